@@ -1,0 +1,16 @@
+# The two commands of the README. Each does its own set-up (venv, packages, migrations, services).
+.PHONY: run test bench clean
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/setup.sh test
+	@.venv/bin/python -m pytest -n 2 -q
+
+bench:
+	@bash scripts/setup.sh test
+	.venv/bin/python bench/sessions.py
+
+clean:
+	rm -rf var .venv staticfiles

@@ -1,0 +1,177 @@
+"""Mailsite settings: every value comes from the environment (django-environ).
+
+Defaults run locally with no .env at all (SQLite under var/, Redis on 127.0.0.1:6379, the dev mail
+sandbox). With DEBUG off, production-only values (SECRET_KEY, ALLOWED_HOSTS) have no default.
+"""
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+
+if DEBUG:
+    SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+else:
+    SECRET_KEY = env("SECRET_KEY")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "mailsite.webmail",
+    "spooler",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mailsite.middleware.content_security_policy",
+]
+
+ROOT_URLCONF = "mailsite.urls"
+WSGI_APPLICATION = "mailsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite under var/ by default; DATABASE_URL switches to PostgreSQL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'mailsite.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a worker writes; IMMEDIATE avoids lock upgrades
+    # that fail at once under concurrent writers; timeout waits for the other writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    )
+    # Test databases live on disk so a real Celery worker process can open the same file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "webmail:inbox"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+
+# Security headers. Mail is hostile input: pages send a strict CSP and never get framed.
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- Celery (Redis broker). The message is only a wake-up call; the database row is the spool.
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A page publishes with a short timeout: a dead Redis must not hold a request.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=5.0),
+    "visibility_timeout": 3600,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=30.0)
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "poll-due-accounts": {"task": "spooler.tasks.poll_due_accounts", "schedule": POLL_INTERVAL_SECONDS},
+    "sweep-outbox": {"task": "spooler.tasks.sweep_outbox", "schedule": SWEEP_INTERVAL_SECONDS},
+}
+
+# --- Mail. All site mail (password reset, compose) goes through the spool.
+EMAIL_BACKEND = "spooler.backend.EmailBackend"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mailsite <noreply@example.test>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The default relay, for site mail and accounts without their own SMTP server.
+EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=2525)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_SECURITY = env("EMAIL_SECURITY", default="none")  # none | starttls | tls
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
+
+SPOOL_BATCH_SIZE = env.int("SPOOL_BATCH_SIZE", default=100)
+SPOOL_LEASE_SECONDS = env.int("SPOOL_LEASE_SECONDS", default=600)
+SPOOL_RETRY_BASE_SECONDS = env.int("SPOOL_RETRY_BASE_SECONDS", default=300)
+SPOOL_RETRY_MAX_SECONDS = env.int("SPOOL_RETRY_MAX_SECONDS", default=4000)
+SPOOL_LIFETIME_SECONDS = env.int("SPOOL_LIFETIME_SECONDS", default=5 * 24 * 3600)
+
+POLL_LOCK_SECONDS = env.int("POLL_LOCK_SECONDS", default=600)
+POLL_MAX_MESSAGES = env.int("POLL_MAX_MESSAGES", default=500)
+MAX_MESSAGE_BYTES = env.int("MAX_MESSAGE_BYTES", default=50 * 1024 * 1024)
+MAIL_TIMEOUT = env.float("MAIL_TIMEOUT", default=30.0)
+
+# --- Dev mail sandbox (manage.py devmail): aiosmtpd + a private Dovecot under var/.
+DEVMAIL_DIR = env.path("DEVMAIL_DIR", default=VAR_DIR / "devmail")
+DEVMAIL_DOMAIN = env("DEVMAIL_DOMAIN", default="example.test")
+DEVMAIL_HOST = env("DEVMAIL_HOST", default="127.0.0.1")
+DEVMAIL_SMTP_PORT = env.int("DEVMAIL_SMTP_PORT", default=2525)
+DEVMAIL_POP3_PORT = env.int("DEVMAIL_POP3_PORT", default=2110)
+DEVMAIL_IMAP_PORT = env.int("DEVMAIL_IMAP_PORT", default=2143)
+DEVMAIL_POP3S_PORT = env.int("DEVMAIL_POP3S_PORT", default=2995)
+DEVMAIL_IMAPS_PORT = env.int("DEVMAIL_IMAPS_PORT", default=2993)

@@ -1,0 +1,8 @@
+"""Shared fixtures: real servers started on free ports, stopped after the session."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.redis",
+    "tests.fixtures.celery_worker",
+    "tests.fixtures.users",
+]
