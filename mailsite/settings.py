@@ -122,6 +122,7 @@ LOGGING = {
 # --- Celery (Redis broker). The message is only a wake-up call; the database row is the spool.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT = "mailsite.broker:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -134,6 +135,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
     "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=5.0),
     "visibility_timeout": 3600,
+    # Fail a publish at once instead of sleeping between reconnects: the sweeper re-wakes the rows.
+    # (The worker's consumer reconnects with its own retry settings.)
+    "max_retries": 0,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
 POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=30.0)

@@ -100,7 +100,11 @@ def test_sweeper_requeues_rows_whose_lease_ran_out(sender):
     assert row.status == "queued"
 
 
-def test_site_mail_goes_through_the_spool(db):
+def test_site_mail_goes_through_the_spool(db, settings):
+    from mailsite import settings as site_settings
+
+    assert site_settings.EMAIL_BACKEND == "spooler.backend.EmailBackend"
+    settings.EMAIL_BACKEND = site_settings.EMAIL_BACKEND  # pytest-django swaps in locmem for tests
     sent = mail.send_mail("Password reset", "Click here", "noreply@example.test", ["user@example.test"])
     assert sent == 1
     row = OutboxMessage.objects.get()
