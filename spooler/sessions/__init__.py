@@ -1,0 +1,32 @@
+"""Mail sessions: POP3, IMAP and SMTP the classic way, as plain Python (no Django here).
+
+This package is the only code in the project that imports smtplib, poplib or imaplib.
+Defaults for every timeout and limit are in ``limits``.
+"""
+
+from . import limits
+from .email import Attachment, Email
+from .errors import (
+    AuthenticationError,
+    InvalidAddress,
+    MessageTooLarge,
+    PermanentError,
+    RecipientsDeferred,
+    RecipientsRefused,
+    SessionError,
+    TLSError,
+    TransientError,
+)
+from .imap import IMAPSession
+from .mailsession import MailSession
+from .pop3 import POP3Session
+from .smtp import SendResult, SMTPSession
+from .tls import make_context
+
+__all__ = [
+    "Attachment", "Email", "SendResult",
+    "SMTPSession", "POP3Session", "IMAPSession", "MailSession",
+    "SessionError", "TransientError", "PermanentError", "AuthenticationError", "TLSError",
+    "MessageTooLarge", "RecipientsRefused", "RecipientsDeferred", "InvalidAddress",
+    "limits", "make_context",
+]

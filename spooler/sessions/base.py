@@ -1,0 +1,173 @@
+"""What every session shares: settings checks, error translation, and the classic reading API."""
+
+import contextlib
+import re
+import socket
+import ssl
+
+from . import limits, tls
+from .email import Email
+from .errors import MessageTooLarge, SessionError, TLSError, TransientError
+
+_UNSAFE = re.compile(r"[\r\n\x00]")
+
+
+def check_arg(what, value):
+    """Reject values that would let a caller inject protocol commands."""
+    if value is not None and _UNSAFE.search(str(value)):
+        raise ValueError(f"{what} contains a line break or NUL")
+    return value
+
+
+def reply_text(text):
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    return str(text).strip()
+
+
+@contextlib.contextmanager
+def network_errors(server, doing, passthrough=()):
+    """Turn socket, TLS and EOF failures into TransientError/TLSError naming the server.
+
+    ``passthrough`` names exception types to leave alone (smtplib's reply errors are OSErrors too).
+    """
+    try:
+        yield
+    except (SessionError, *passthrough):
+        raise
+    except ssl.SSLCertVerificationError as exc:
+        raise TLSError(f"certificate refused while {doing}: {exc.verify_message or exc}", server=server) from exc
+    except ssl.SSLError as exc:
+        raise TLSError(f"TLS failed while {doing}: {exc.reason or exc}", server=server) from exc
+    except (socket.timeout, TimeoutError) as exc:
+        raise TransientError(f"no answer within the timeout while {doing}", server=server) from exc
+    except ConnectionRefusedError as exc:
+        raise TransientError(f"connection refused while {doing}", server=server) from exc
+    except socket.gaierror as exc:
+        raise TransientError(f"host name not resolved while {doing}: {exc}", server=server) from exc
+    except (EOFError, OSError) as exc:
+        raise TransientError(f"connection lost while {doing}: {exc or type(exc).__name__}", server=server) from exc
+
+
+class Session:
+    """Settings shared by the three protocols, and the context manager protocol."""
+
+    default_port = {"none": 0, "starttls": 0, "tls": 0}
+
+    def __init__(self, host, port, *, username=None, password=None, security="tls", timeout=None,
+                 ssl_context=None, cafile=None, insecure=False):
+        self.host = check_arg("host", host)
+        self.port = int(port) if port else self.default_port[tls.check_security(security)]
+        self.username = check_arg("username", username)
+        self.password = check_arg("password", password)
+        self.security = tls.check_security(security)
+        self.timeout = float(timeout if timeout is not None else limits.TIMEOUT)
+        self.ssl_context = tls.make_context(ssl_context, cafile, insecure)
+
+    @property
+    def server(self):
+        return f"{self.host}:{self.port}"
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.username or ''}@{self.server} security={self.security}>"
+
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.close()
+        except SessionError:
+            if exc_type is None:
+                raise  # a failed close (e.g. POP3 QUIT not committing) matters only when nothing else failed
+
+
+class Reader(Session):
+    """The classic reading API over uidl() and retrieve(): read_first/read_next/out, iteration, get_all.
+
+    Messages above max_message_bytes are skipped by these calls and listed in ``skipped`` as (uid, size).
+    """
+
+    def __init__(self, host, port, username, password, *, max_message_bytes=None, **kwargs):
+        super().__init__(host, port, username=username, password=password, **kwargs)
+        self.max_message_bytes = int(max_message_bytes or limits.MAX_MESSAGE_BYTES)
+        self.out = False
+        self.skipped = []
+        self._queue, self._pos = None, 0
+        self._conn = None
+        self._deleted = ()
+        self._lost = self._uncommitted = False
+
+    # --- connection state shared by POP3 and IMAP ----------------------------------------------------
+
+    def _need(self):
+        """The live connection. Connects lazily, but never silently replaces one that was lost:
+        the caller must learn that uncommitted deletions are gone."""
+        if self._conn is None:
+            if self._lost:
+                raise TransientError("the connection was lost earlier in this session; connect() again",
+                                     server=self.server)
+            self.connect()
+        return self._conn
+
+    def _lose(self):
+        """Forget a broken connection; close() then reports deletions that were not committed."""
+        self._uncommitted = self._uncommitted or bool(self._deleted)
+        self._lost = True
+        self._drop()
+
+    def _fresh(self):
+        """Called by connect(): a new connection starts with a clean slate."""
+        self._lost = self._uncommitted = False
+
+    def _closed_after_loss(self):
+        """close() on a lost connection: raise if deletions were pending when it was lost."""
+        uncommitted, self._lost, self._uncommitted = self._uncommitted, False, False
+        if uncommitted:
+            raise TransientError("the connection was lost before the deletions were committed", server=self.server)
+
+    def read_first(self):
+        """The first message, or None (and ``out`` true) when there is none."""
+        self._queue, self._pos, self.out = self.uidl(), 0, False
+        return self.read_next()
+
+    def read_next(self):
+        """The next message, or None with ``out`` set once past the last one."""
+        if self._queue is None:
+            return self.read_first()
+        while self._pos < len(self._queue):
+            uid, size = self._queue[self._pos]
+            self._pos += 1
+            if size > self.max_message_bytes:
+                self.skipped.append((uid, size))
+                continue
+            raw = self.retrieve(uid)
+            self._prefetch(self._upcoming())  # the server works on the next ones while we parse this one
+            message = Email.parse(raw)
+            message.uid, message.size = uid, size
+            return message
+        self.out = True
+        return None
+
+    def _upcoming(self, count=32):
+        """[(uid, size)] that read_next() will retrieve next."""
+        ahead = self._queue[self._pos:self._pos + count]
+        return [(uid, size) for uid, size in ahead if size <= self.max_message_bytes]
+
+    def _prefetch(self, upcoming):
+        """Hook: ask the server for some of ``upcoming`` now; retrieve() collects the answers."""
+
+    def __iter__(self):
+        message = self.read_first()
+        while message is not None:
+            yield message
+            message = self.read_next()
+
+    def get_all(self):
+        return list(self)
+
+    def _check_size(self, uid, size):
+        if size is not None and size > self.max_message_bytes:
+            raise MessageTooLarge(f"message {uid} has {size} bytes, above the maximum of {self.max_message_bytes}",
+                                  size=size, limit=self.max_message_bytes, server=self.server)

@@ -1,0 +1,197 @@
+"""IMAPSession against the Dovecot sandbox (IMAP, STARTTLS, IMAPS) and scripted faulty servers."""
+
+import os
+import time
+
+import pytest
+
+from spooler.sessions import (AuthenticationError, Email, IMAPSession, MessageTooLarge, PermanentError, TLSError,
+                              TransientError)
+from spooler.sessions.imap import decode_folder, encode_folder
+
+
+def note(subject, body="hello\n"):
+    return Email(sender="Bob <bob@example.test>", to=["someone@example.test"], subject=subject, text=body).to_bytes()
+
+
+def imap(sandbox, user, security="tls", **kwargs):
+    c = sandbox.config
+    port = c.imaps_port if security == "tls" else c.imap_port
+    kwargs.setdefault("cafile", sandbox.ca_file)
+    return IMAPSession(c.host, port, user.address, user.password, security=security, timeout=10, **kwargs)
+
+
+def seen_flags(maildir):
+    """Flags Dovecot wrote into the Maildir file names (``:2,S`` means \\Seen)."""
+    names = os.listdir(maildir / "cur") + os.listdir(maildir / "new")
+    return [name.partition(":2,")[2] for name in names]
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+def test_get_all_over_each_security(mail_sandbox, sandbox_user, security):
+    for n in range(2):
+        mail_sandbox.deliver(sandbox_user.address, note(f"message {n}"))
+    with imap(mail_sandbox, sandbox_user, security) as session:
+        messages = session.get_all()
+        assert session.uidvalidity > 0
+    assert [m.subject for m in messages] == ["message 0", "message 1"]
+    assert [m.uid for m in messages] == ["1", "2"] and all(m.size == len(m.raw) for m in messages)
+
+
+def test_wrong_password_is_an_authentication_error_naming_the_server(mail_sandbox, sandbox_user):
+    c = mail_sandbox.config
+    with pytest.raises(AuthenticationError) as info:
+        IMAPSession(c.host, c.imaps_port, sandbox_user.address, "wrong", cafile=mail_sandbox.ca_file).connect()
+    assert f"{c.host}:{c.imaps_port}" in str(info.value)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_sandbox_certificate_refused_without_its_ca(mail_sandbox, sandbox_user, security):
+    with pytest.raises(TLSError):
+        imap(mail_sandbox, sandbox_user, security, cafile=None).connect()
+
+
+def test_reading_leaves_messages_unseen(mail_sandbox, sandbox_user):
+    mail_sandbox.deliver(sandbox_user.address, note("peek"))
+    with imap(mail_sandbox, sandbox_user) as session:
+        [message] = session.get_all()
+        assert session.retrieve(message.uid) == message.raw
+    assert message.subject == "peek"
+    assert seen_flags(sandbox_user.maildir) and all("S" not in flags for flags in seen_flags(sandbox_user.maildir))
+
+
+def test_read_first_read_next_out_and_for_each(mail_sandbox, sandbox_user):
+    for n in range(3):
+        mail_sandbox.deliver(sandbox_user.address, note(f"m{n}"))
+    with imap(mail_sandbox, sandbox_user) as session:
+        assert session.read_first().subject == "m0"
+        assert session.read_next().subject == "m1"
+        assert session.read_next().subject == "m2" and not session.out
+        assert session.read_next() is None and session.out
+        assert [m.subject for m in session] == ["m0", "m1", "m2"]
+
+
+def test_new_mail_is_listed_during_the_session(mail_sandbox, sandbox_user):
+    with imap(mail_sandbox, sandbox_user) as session:
+        assert session.uidl() == []
+        mail_sandbox.deliver(sandbox_user.address, note("late"))
+        assert [m.subject for m in session] == ["late"]
+
+
+def test_retrieve_is_byte_exact(mail_sandbox, sandbox_user):
+    raw = b"Subject: exact\r\n\r\n.leading dot\r\n" + b"x" * 100_000 + b"\r\nend\r\n"
+    mail_sandbox.deliver(sandbox_user.address, raw)
+    with imap(mail_sandbox, sandbox_user) as session:
+        [(uid, size)] = session.uidl()
+        assert session.retrieve(uid) == raw and size == len(raw)
+
+
+def test_message_above_the_maximum_is_not_downloaded(mail_sandbox, sandbox_user):
+    mail_sandbox.deliver(sandbox_user.address, note("small"))
+    mail_sandbox.deliver(sandbox_user.address, note("big", "y" * 50_000))
+    with imap(mail_sandbox, sandbox_user, max_message_bytes=10_000) as session:
+        (_, _), (big_uid, big_size) = session.uidl()
+        session._conn.max_literal = 0  # any literal read from now on would fail the test
+        with pytest.raises(MessageTooLarge) as info:
+            session.retrieve(big_uid)
+        assert info.value.size == big_size
+        session._conn.max_literal = 10_000
+        assert [m.subject for m in session.get_all()] == ["small"]
+        assert session.skipped == [(big_uid, big_size)]
+
+
+def test_lying_server_literal_is_cut_and_the_connection_dropped(mail_sandbox, sandbox_user):
+    mail_sandbox.deliver(sandbox_user.address, note("bigger than it says", "z" * 20_000))
+    with imap(mail_sandbox, sandbox_user) as session:
+        [(uid, _size)] = session.uidl()
+        session._conn.max_literal = 1000  # as if the server announced a small size and sent a big literal
+        with pytest.raises(MessageTooLarge):
+            session.retrieve(uid)
+        assert session._conn is None
+
+
+def test_delete_is_expunged_at_close(mail_sandbox, sandbox_user):
+    mail_sandbox.deliver(sandbox_user.address, note("keep"))
+    mail_sandbox.deliver(sandbox_user.address, note("drop"))
+    with imap(mail_sandbox, sandbox_user) as session, imap(mail_sandbox, sandbox_user) as observer:
+        (keep, _), (drop, _) = session.uidl()
+        session.delete(drop)
+        assert [uid for uid, _ in session.uidl()] == [keep]
+        assert [uid for uid, _ in observer.uidl()] == [keep, drop]  # flagged, not yet expunged
+        session.close()
+        assert [uid for uid, _ in observer.uidl()] == [keep]
+
+
+def test_close_expunges_only_what_this_session_deleted(mail_sandbox, sandbox_user):
+    for subject in ("mine", "theirs", "untouched"):
+        mail_sandbox.deliver(sandbox_user.address, note(subject))
+    other = imap(mail_sandbox, sandbox_user).connect()
+    (mine, _), (theirs, _), (untouched, _) = other.uidl()
+    other.delete(theirs)  # flagged \Deleted by another client that never expunges
+    other._drop()
+    with imap(mail_sandbox, sandbox_user) as session:
+        session.delete(mine)
+    with imap(mail_sandbox, sandbox_user) as session:
+        assert [uid for uid, _ in session.uidl()] == [theirs, untouched]
+
+
+def test_folders_select_and_uidvalidity(mail_sandbox, sandbox_user):
+    folder = sandbox_user.maildir / ".Archiv.Gr&APwA3w-e"  # Maildir++ name of "Archiv.Grüße"
+    owner = sandbox_user.maildir.stat()
+    for path in (folder, folder / "cur", folder / "new", folder / "tmp"):
+        path.mkdir()
+        os.chown(path, owner.st_uid, owner.st_gid)
+    mail_sandbox.deliver(sandbox_user.address, note("in inbox"))
+    archived = folder / "new" / "1.archived"
+    archived.write_bytes(note("in archive"))
+    os.chown(archived, owner.st_uid, owner.st_gid)
+    with imap(mail_sandbox, sandbox_user) as session:
+        assert {"INBOX", "Archiv.Grüße"} <= set(session.folders())
+        inbox_validity = session.uidvalidity
+        session.select("Archiv.Grüße")
+        assert session.folder == "Archiv.Grüße" and session.uidvalidity != inbox_validity
+        assert [m.subject for m in session] == ["in archive"]
+        with pytest.raises(PermanentError):
+            session.select("No such folder")
+
+
+def test_uid_must_be_a_number_that_exists(mail_sandbox, sandbox_user):
+    with imap(mail_sandbox, sandbox_user) as session:
+        with pytest.raises(ValueError):
+            session.retrieve("1 BODY[]")
+        with pytest.raises(PermanentError) as info:
+            session.retrieve("999")
+        assert "999" in str(info.value)
+
+
+@pytest.mark.parametrize("name,encoded", [
+    ("INBOX", "INBOX"),
+    ("Grüße", "Gr&APwA3w-e"),
+    ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),  # RFC 3501 example
+    ("A&B", "A&-B"),
+])
+def test_modified_utf7(name, encoded):
+    assert encode_folder(name) == encoded and decode_folder(encoded) == name
+
+
+def test_starttls_not_offered_is_an_error_not_a_fallback(scripted):
+    def script(rfile, wfile):
+        wfile.write(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] scripted\r\n")
+        while line := rfile.readline():
+            tag = line.split(b" ", 1)[0]
+            if b"CAPABILITY" in line.upper():
+                wfile.write(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+            wfile.write(tag + b" OK done\r\n")
+
+    server = scripted(script)
+    with pytest.raises(TLSError) as info:
+        IMAPSession("127.0.0.1", server.port, "u", "p", security="starttls").connect()
+    assert "STARTTLS" in str(info.value)
+
+
+def test_imap_server_that_never_greets_times_out(scripted):
+    server = scripted(lambda rfile, wfile: time.sleep(5))
+    start = time.monotonic()
+    with pytest.raises(TransientError):
+        IMAPSession("127.0.0.1", server.port, "u", "p", security="none", timeout=0.5).connect()
+    assert time.monotonic() - start < 2.0
