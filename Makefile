@@ -6,7 +6,7 @@ run:
 
 test:
 	@bash scripts/setup.sh test
-	@.venv/bin/python -m pytest -n 2 -q
+	@.venv/bin/python -m pytest -n 2 --dist loadfile -q
 
 bench:
 	@bash scripts/setup.sh test
