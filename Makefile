@@ -2,7 +2,7 @@
 .PHONY: run test bench clean
 
 run:
-	@bash scripts/run.sh
+	@bash scripts/run.sh || [ $$? -eq 130 ]  # 130: stopped by Ctrl-C
 
 test:
 	@bash scripts/setup.sh test

@@ -9,9 +9,12 @@ mode=${1:-run}
 need=(redis-server:/usr/bin/redis-server redis-tools:/usr/bin/redis-cli
       dovecot-pop3d:/usr/lib/dovecot/pop3 dovecot-imapd:/usr/lib/dovecot/imap openssl:/usr/bin/openssl)
 if [ "$mode" = test ]; then
-  need+=(chromium:/usr/bin/chromium docker-compose:/usr/bin/docker-compose)
+  need+=(chromium:/usr/bin/chromium docker-compose:/usr/bin/docker-compose postfix:/usr/sbin/smtp-sink)
 fi
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv:/nonexistent)
+# Extra "package:file" pairs, space-separated (used by the tests of this script).
+read -r -a extra <<< "${SETUP_EXTRA_PACKAGES:-}"
+need+=("${extra[@]}")
 
 missing=()
 for item in "${need[@]}"; do
@@ -27,6 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_made=1
     fi
     export DEBIAN_FRONTEND=noninteractive
+    # postfix is only wanted for its smtp-sink (benchmark and fault tests): no mail system is configured.
+    if command -v debconf-set-selections >/dev/null; then
+      debconf-set-selections <<< "postfix postfix/main_mailer_type select No configuration"
+    fi
     (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}") >/dev/null \
       || { [ -n "$policy_made" ] && rm -f /usr/sbin/policy-rc.d; echo "setup: apt-get install ${missing[*]} failed" >&2; exit 1; }
     [ -n "$policy_made" ] && rm -f /usr/sbin/policy-rc.d
