@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.celery_worker",
     "tests.fixtures.users",
+    "tests.fixtures.browser",
 ]
