@@ -49,6 +49,21 @@ def network_errors(server, doing, passthrough=()):
         raise TransientError(f"connection lost while {doing}: {exc or type(exc).__name__}", server=server) from exc
 
 
+class ImplicitTLSMixin:
+    """For poplib/imaplib subclasses: wrap the socket in TLS at connect when given a context.
+
+    Set self._implicit_tls (an SSLContext or None) before calling the library's __init__.
+    """
+
+    _implicit_tls = None
+
+    def _create_socket(self, timeout):
+        sock = super()._create_socket(timeout)
+        if self._implicit_tls is not None:
+            sock = self._implicit_tls.wrap_socket(sock, server_hostname=self.host)
+        return sock
+
+
 class Session:
     """Settings shared by the three protocols, and the context manager protocol."""
 

@@ -4,7 +4,7 @@ import base64
 import imaplib
 import re
 
-from .base import Reader, check_arg, network_errors, reply_text
+from .base import ImplicitTLSMixin, Reader, check_arg, network_errors, reply_text
 from .errors import AuthenticationError, MessageTooLarge, PermanentError, TLSError, TransientError
 
 _FETCH_ITEM = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
@@ -13,19 +13,13 @@ _TEMPORARY_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
 _LITERAL_SLACK = 64 * 1024  # a server may add a little to the size it announced
 
 
-class _IMAP(imaplib.IMAP4):
+class _IMAP(ImplicitTLSMixin, imaplib.IMAP4):
     """imaplib with implicit TLS and a cap on literal sizes, both per connection."""
 
     def __init__(self, host, port, timeout, max_literal, implicit_tls=None):
         self.max_literal = max_literal
         self._implicit_tls = implicit_tls
         super().__init__(host, port, timeout)
-
-    def _create_socket(self, timeout):
-        sock = super()._create_socket(timeout)
-        if self._implicit_tls is not None:
-            sock = self._implicit_tls.wrap_socket(sock, server_hostname=self.host)
-        return sock
 
     def read(self, size):
         # imaplib reads each {N} literal with read(N): refuse one we would not accept as a message.

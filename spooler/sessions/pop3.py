@@ -4,7 +4,7 @@ import collections
 import poplib
 import re
 
-from .base import Reader, network_errors, reply_text
+from .base import ImplicitTLSMixin, Reader, network_errors, reply_text
 from .errors import AuthenticationError, MessageTooLarge, PermanentError, TLSError, TransientError
 
 # RFC 2449/3206 response codes that mean "try again later" rather than "wrong password".
@@ -17,19 +17,13 @@ _TEMPORARY = re.compile(r"^-ERR \[(IN-USE|LOGIN-DELAY|SYS/TEMP)\]", re.I)
 _MAX_REPLY_LINE = 64 * 1024
 
 
-class _POP3(poplib.POP3):
+class _POP3(ImplicitTLSMixin, poplib.POP3):
     """poplib with a per-connection line limit, implicit TLS and block-wise RETR."""
 
     def __init__(self, host, port, timeout, max_line, implicit_tls=None):
         self.max_line = max_line
         self._implicit_tls = implicit_tls
         super().__init__(host, port, timeout)
-
-    def _create_socket(self, timeout):
-        sock = super()._create_socket(timeout)
-        if self._implicit_tls is not None:
-            sock = self._implicit_tls.wrap_socket(sock, server_hostname=self.host)
-        return sock
 
     def _getline(self):
         line = self.file.readline(self.max_line + 1)
