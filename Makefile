@@ -11,6 +11,7 @@ test:
 bench:
 	@bash scripts/setup.sh test
 	.venv/bin/python bench/sessions.py
+	.venv/bin/python bench/spool.py
 
 clean:
 	rm -rf var .venv staticfiles

@@ -1,24 +1,179 @@
-"""The queue monitor (staff only). Deepened by the outbound spooler issue."""
-from django.contrib import admin
+"""The queue monitor (Django admin, staff only): the outbox with its counts, chart, attempts and actions.
 
-from spooler.models import DeliveryAttempt, OutboxMessage
+Every action goes through a service function of spooler.services.outbound, the same ones `manage.py spool`
+uses. Pages carry no inline script or style (the site's CSP forbids them): the chart is server-rendered SVG
+styled by static/css/spool-monitor.css.
+"""
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from spooler.models import DeliveryAttempt, OutboxMessage, OutboxStatus, RelayLimit
+from spooler.services import monitor, queue_ops
+from spooler.services.bounce import original_headers
 
 
 class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    readonly_fields = ["at", "code", "text", "duration_ms", "refused"]
+    fields = ["at", "outcome", "code", "text", "duration_ms", "refused"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+    BUCKETS = {
+        "5m": ("less than 5 minutes", timedelta(0), timedelta(minutes=5)),
+        "1h": ("5 to 60 minutes", timedelta(minutes=5), timedelta(hours=1)),
+        "1d": ("1 to 24 hours", timedelta(hours=1), timedelta(days=1)),
+        "old": ("more than a day", timedelta(days=1), None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _lo, _hi) in self.BUCKETS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BUCKETS:
+            return queryset
+        _label, younger, older = self.BUCKETS[self.value()]
+        now = timezone.now()
+        queryset = queryset.filter(created_at__lte=now - younger)
+        if older is not None:
+            queryset = queryset.filter(created_at__gt=now - older)
+        return queryset
 
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "subject", "envelope_from", "status", "attempts", "next_attempt_at", "created_at", "sent_at"]
-    list_filter = ["status", "relay"]
-    search_fields = ["subject", "message_id", "envelope_from", "recipients"]
-    exclude = ["raw", "claim_token"]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields if f.name not in ("raw", "claim_token")]
+    list_display = ["id", "subject_display", "envelope_from", "recipients_display", "relay", "status_badge",
+                    "attempts", "last_code", "not_before", "next_attempt_at", "age", "sent_at"]
+    list_display_links = ["id", "subject_display"]
+    list_filter = ["status", "relay", AgeFilter]
+    search_fields = ["recipients", "subject", "message_id"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["hold", "release", "requeue_now", "cancel", "delete_messages"]
+    fields = ["status", "subject", "message_id", "envelope_from", "recipients", "relay", "user", "priority",
+              "not_before", "next_attempt_at", "lease_until", "attempts", "last_code", "last_text", "expires_at",
+              "created_at", "sent_at", "finished_at", "bounced_at", "recipient_outcomes", "headers"]
+    readonly_fields = fields
     inlines = [DeliveryAttemptInline]
+
+    class Media:
+        css = {"all": ["css/spool-monitor.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("relay").defer("raw")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deleting goes through the service (delete_messages)
+        return actions
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing is edited by hand: the actions change the queue. Viewing needs the view permission.
+        return False
+
+    def has_operate_permission(self, request):
+        """Hold, release, requeue, cancel: staff with the change permission on outbox messages."""
+        return request.user.has_perm("spooler.change_outboxmessage")
+
+    # --- the page ---------------------------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        counts = monitor.status_counts()
+        extra_context = {
+            **(extra_context or {}),
+            "spool_counts": [(OutboxStatus(s).label, s, n) for s, n in counts.items()],
+            "spool_oldest": monitor.human_age(monitor.oldest_waiting_age()),
+            "spool_chart": monitor.chart(),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+    # --- columns ----------------------------------------------------------------------------------
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_display(self, obj):
+        return obj.subject or "(no subject)"
+
+    @admin.display(description="recipients")
+    def recipients_display(self, obj):
+        shown = ", ".join(obj.recipients[:3])
+        return shown + (f" (+{len(obj.recipients) - 3})" if len(obj.recipients) > 3 else "")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="spool-status spool-{}">{}</span>', obj.status, obj.get_status_display())
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj):
+        return monitor.human_age(timezone.now() - obj.created_at)
+
+    @admin.display(description="per-recipient outcome")
+    def recipient_outcomes(self, obj):
+        if not obj.recipients:
+            return "—"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (rcpt, (obj.outcomes.get(rcpt) or {}).get("status", "pending"),
+                 (obj.outcomes.get(rcpt) or {}).get("code") or "", (obj.outcomes.get(rcpt) or {}).get("text", ""))
+                for rcpt in obj.recipients
+            ),
+        )
+        return format_html(
+            '<table class="spool-outcomes"><thead><tr><th>recipient</th><th>outcome</th><th>code</th>'
+            "<th>server's words</th></tr></thead><tbody>{}</tbody></table>", rows)
+
+    @admin.display(description="headers")
+    def headers(self, obj):
+        raw = OutboxMessage.objects.filter(id=obj.id).values_list("raw", flat=True).first() or b""
+        return format_html('<pre class="spool-headers">{}</pre>',
+                           original_headers(bytes(raw)).decode("utf-8", "replace"))
+
+    # --- actions: each one calls a service --------------------------------------------------------
+
+    def _done(self, request, count, what):
+        self.message_user(request, f"{count} message{'s' if count != 1 else ''} {what}.",
+                          messages.SUCCESS if count else messages.WARNING)
+
+    @admin.action(description="Hold selected messages", permissions=["operate"])
+    def hold(self, request, queryset):
+        self._done(request, queue_ops.outbox_hold(ids=queryset.values_list("id", flat=True)), "held")
+
+    @admin.action(description="Release selected held messages", permissions=["operate"])
+    def release(self, request, queryset):
+        self._done(request, queue_ops.outbox_release(ids=queryset.values_list("id", flat=True)), "released")
+
+    @admin.action(description="Requeue selected messages now", permissions=["operate"])
+    def requeue_now(self, request, queryset):
+        self._done(request, queue_ops.outbox_requeue(ids=queryset.values_list("id", flat=True)), "requeued")
+
+    @admin.action(description="Cancel selected messages", permissions=["operate"])
+    def cancel(self, request, queryset):
+        self._done(request, queue_ops.outbox_cancel(ids=queryset.values_list("id", flat=True)), "cancelled")
+
+    @admin.action(description="Delete selected messages", permissions=["delete"])
+    def delete_messages(self, request, queryset):
+        self._done(request, queue_ops.outbox_delete(ids=queryset.values_list("id", flat=True)), "deleted")
+
+    def delete_model(self, request, obj):
+        queue_ops.outbox_delete(ids=[obj.id])
+
+    def delete_queryset(self, request, queryset):
+        queue_ops.outbox_delete(ids=queryset.values_list("id", flat=True))
+
+
+@admin.register(RelayLimit)
+class RelayLimitAdmin(admin.ModelAdmin):
+    list_display = ["host", "port", "messages_per_minute", "max_connections"]

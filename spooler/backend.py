@@ -1,15 +1,28 @@
 """A Django EMAIL_BACKEND that spools: every send_mail / EmailMessage of the site goes through the outbox."""
+import logging
+
 from django.core.mail.backends.base import BaseEmailBackend
 
 from spooler.services.outbound import outbox_enqueue
 from spooler.sessions import Attachment, Email
 
+logger = logging.getLogger(__name__)
+
 
 class EmailBackend(BaseEmailBackend):
+    """Writes one outbox row per message (in the caller's transaction); the worker is woken on commit.
+    Nothing here talks to SMTP or waits on Redis."""
+
     def send_messages(self, email_messages) -> int:
         count = 0
         for message in email_messages:
-            outbox_enqueue(email=_to_email(message))
+            try:
+                outbox_enqueue(email=_to_email(message))
+            except ValueError:  # a header with a line break, no recipient, ...: never spooled
+                if not self.fail_silently:
+                    raise
+                logger.warning("message %r not spooled", getattr(message, "subject", ""), exc_info=True)
+                continue
             count += 1
         return count
 

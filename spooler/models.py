@@ -1,6 +1,7 @@
 """The outbound spool. The row is the truth; a Celery message only says "wake up"."""
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class OutboxStatus(models.TextChoices):
@@ -16,6 +17,31 @@ class OutboxStatus(models.TextChoices):
 
 # Rows in these states are waiting for a delivery attempt.
 DUE_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED)
+# Rows in these states are done: nothing will be tried again unless an operator requeues them.
+FINAL_STATUSES = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.EXPIRED, OutboxStatus.CANCELLED)
+
+
+class RecipientStatus(models.TextChoices):
+    SENT = "sent", "Accepted by the relay"
+    DEFERRED = "deferred", "Deferred (4xx): tried again"
+    FAILED = "failed", "Refused (5xx)"
+    EXPIRED = "expired", "Expired"
+
+
+class OutboxBlob(models.Model):
+    """Content-addressed storage for large MIME part bodies (attachments), shared by every message that has them.
+
+    The key is the SHA-256 of the stored bytes (the part body exactly as it appears in the message, e.g. its
+    base64 lines), so the same file attached to 1,000 messages is stored once.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.sha256[:12]}… ({self.size} bytes)"
 
 
 class OutboxMessage(models.Model):
@@ -27,41 +53,110 @@ class OutboxMessage(models.Model):
         "webmail.MailAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox"
     )
     envelope_from = models.CharField(max_length=998)
+    # Every envelope recipient. Those still to be tried are the ones without a final outcome in `outcomes`.
     recipients = models.JSONField()
+    # The message bytes, with large part bodies cut out into OutboxBlob (see `parts`); see outbox_raw().
     raw = models.BinaryField()
     message_id = models.CharField(max_length=998)
     subject = models.CharField(max_length=998, blank=True)
 
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
     priority = models.SmallIntegerField(default=0)
+    # Scheduled send: no attempt before this time.
     not_before = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
-    # Set by the claiming UPDATE so the claimer can read back exactly the rows it won.
-    claim_token = models.UUIDField(null=True, blank=True, db_index=True)
+    # Set by the claim so the claimer can read back exactly the rows it won.
+    claim_token = models.UUIDField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_code = models.IntegerField(null=True, blank=True)
     last_text = models.TextField(blank=True)
+    # Per-recipient outcome: {address: {"status": RecipientStatus, "code": int|None, "text": str}}.
+    outcomes = models.JSONField(default=dict, blank=True)
+    # After this the message expires (a transient failure past it is final). Set at enqueue and by a requeue.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the row reached a final status (sent, failed, expired, cancelled).
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # When the bounce notice for failed recipients was stored (or logged, for site mail without an inbox).
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    # True while a bounce notice is owed (some recipient failed or expired) and not yet stored.
+    bounce_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["status", "created_at"], name="spooler_outbox_status_created"),
+            models.Index(fields=["finished_at"], name="spooler_outbox_finished"),
+            models.Index(fields=["id"], condition=models.Q(bounce_pending=True), name="spooler_outbox_bounce_owed"),
+        ]
 
     def __str__(self):
         return f"{self.subject or '(no subject)'} → {', '.join(self.recipients)}"
 
+    @property
+    def pending_recipients(self) -> list[str]:
+        """Recipients not yet accepted or refused for good."""
+        done = {RecipientStatus.SENT, RecipientStatus.FAILED, RecipientStatus.EXPIRED}
+        return [r for r in self.recipients if (self.outcomes.get(r) or {}).get("status") not in done]
+
+
+class OutboxPart(models.Model):
+    """A large part body cut out of a message's raw bytes: insert blob.data at `offset` of the stored raw."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="parts")
+    blob = models.ForeignKey(OutboxBlob, on_delete=models.PROTECT, related_name="parts")
+    offset = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["offset"]
+
+
+class OutboxReceipt(models.Model):
+    """"The relay said 250 to this message": one tiny INSERT per message, written before the next message's
+    content goes out, while the rows' full outcomes are written in bulk at the end of the batch (deleting the
+    batch's receipts). If the worker dies in between, the sweeper finds the receipt and records the row as
+    sent instead of sending it again: the only duplicate left is the RFC 1047 one (250 said, worker dead
+    before its receipt was written), at most one message per killed worker."""
+
+    # No constraint and no index: the table is tiny (one batch per worker at most) and written once per message.
+    message = models.ForeignKey(OutboxMessage, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                related_name="+")
+    claim_token = models.UUIDField()
+    at = models.DateTimeField()
+
 
 class DeliveryAttempt(models.Model):
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="delivery_attempts")
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now)
     code = models.IntegerField(null=True, blank=True)
     text = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # What the attempt led to: sent, deferred, failed, expired.
+    outcome = models.CharField(max_length=10, blank=True)
     # Per-recipient refusals when the server accepted some recipients and refused others.
     refused = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["-at"]
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.code or ''}".strip()
+
+
+class RelayLimit(models.Model):
+    """Optional limits for one SMTP relay (host and port), enforced across all worker processes."""
+
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    messages_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    max_connections = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "port"], name="spooler_relaylimit_unique_relay")]
+
+    def __str__(self):
+        return f"{self.host}:{self.port}"

@@ -1,182 +1,672 @@
 """Outbound mail: enqueue a row, claim due rows, deliver them over SMTP, record the outcome.
 
 The row is the spool. Publishing to Redis is only a wake-up call, made after commit; if it is lost,
-the sweeper finds the row again. A row is claimed by a conditional UPDATE with a lease, so two
-workers never send the same row, and a worker that dies leaves a lease that runs out.
+the sweeper finds the row again. Rows are claimed with a lease (a conditional UPDATE on SQLite,
+SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL), so two workers never send the same row, and a worker
+that dies leaves a lease that runs out.
+
+No database transaction is open while SMTP talks. A message the server accepted is recorded at once
+(one small UPDATE), so the only duplicate a crash can cause is the one SMTP itself cannot avoid (the
+server said 250 and the worker died before that UPDATE, RFC 1047). Everything else (attempt rows,
+deferrals, failures) is written in bulk once per batch.
 """
+import hashlib
 import logging
+import sqlite3
+import threading
 import time
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from email import message_from_bytes
+from email.policy import compat32
 from email.utils import parseaddr
 from itertools import groupby
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mailsite.celery import app as celery_app
-from spooler.models import DUE_STATUSES, DeliveryAttempt, OutboxMessage, OutboxStatus
-from spooler.services.relays import smtp_session
-from spooler.sessions import Email, PermanentError, SessionError, TransientError
+from spooler.models import (DUE_STATUSES, FINAL_STATUSES, DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxPart,
+                            OutboxReceipt, OutboxStatus, RecipientStatus)
+from spooler.services import limits as relay_limits
+from spooler.services.relays import smtp_params
+from spooler.services.smtp_connections import forget_session, session_for, touch_session
+from spooler.sessions import Email, PermanentError, RecipientsDeferred, RecipientsRefused, SessionError, SMTPSession
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "spooler.tasks.deliver_due"
+SETTLED = {RecipientStatus.SENT, RecipientStatus.FAILED, RecipientStatus.EXPIRED}
+
+
+# --- enqueue ------------------------------------------------------------------------------------------
 
 
 def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, priority: int = 0) -> OutboxMessage:
-    """Store a message in the spool; the delivery worker is woken once the transaction commits."""
+    """Store a message in the spool; the delivery worker is woken once the transaction commits.
+
+    Only writes rows: no SMTP, no Redis here. `not_before` schedules the send.
+    """
     raw = email.to_bytes()
     now = timezone.now()
-    row = OutboxMessage.objects.create(
+    stored, cuts = _cut_large_parts(raw)
+    row = OutboxMessage(
         user=user,
         relay=relay,
         envelope_from=parseaddr(email.sender)[1],
-        recipients=email.envelope_recipients(),
-        raw=raw,
+        recipients=list(dict.fromkeys(email.envelope_recipients())),
+        raw=stored,
         message_id=email.message_id,
-        subject=email.subject[:998],
+        subject=(email.subject or "")[:998],
         priority=priority,
         not_before=not_before,
         next_attempt_at=max(not_before, now) if not_before else now,
+        expires_at=now + timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS),
+        created_at=now,
     )
+    if cuts:
+        with transaction.atomic():
+            row.save(force_insert=True)
+            OutboxBlob.objects.bulk_create(
+                [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
+            )
+            OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
+    else:
+        row.save(force_insert=True)
     transaction.on_commit(outbox_wake)
     return row
 
 
+def _cut_large_parts(raw: bytes) -> tuple[bytes, list[tuple[str, bytes, int]]]:
+    """Cut base64 part bodies (attachments) of SPOOL_BLOB_MIN_BYTES or more out of `raw`.
+
+    Returns the remaining bytes and [(sha256, body bytes, offset in the remaining bytes)]. Putting each body
+    back at its offset gives `raw` again, byte for byte; a body not found verbatim simply stays inline.
+    """
+    minimum = settings.SPOOL_BLOB_MIN_BYTES
+    if len(raw) < minimum:
+        return raw, []
+    bodies = []
+    for part in message_from_bytes(raw, policy=compat32).walk():
+        if part.is_multipart() or (part.get("Content-Transfer-Encoding") or "").strip().lower() != "base64":
+            continue
+        payload = part.get_payload(decode=False)
+        if isinstance(payload, str) and len(payload) >= minimum:
+            bodies.append(payload.encode("ascii", "surrogateescape"))
+    kept, cuts, pos = [], [], 0
+    out_len = 0
+    for body in bodies:
+        at = raw.find(body, pos)
+        if at < 0:
+            continue
+        kept.append(raw[pos:at])
+        out_len += at - pos
+        cuts.append((hashlib.sha256(body).hexdigest(), body, out_len))
+        pos = at + len(body)
+    if not cuts:
+        return raw, []
+    kept.append(raw[pos:])
+    return b"".join(kept), cuts
+
+
+def outbox_raw(row: OutboxMessage) -> bytes:
+    """The message bytes as enqueued (large part bodies put back from their blobs)."""
+    stored = bytes(row.raw)
+    prefetched = getattr(row, "_prefetched_objects_cache", {}).get("parts")  # the claim prefetches them
+    parts = list(prefetched if prefetched is not None else row.parts.all())
+    if not parts:
+        return stored
+    out, pos = [], 0
+    for part in sorted(parts, key=lambda p: p.offset):
+        out.append(stored[pos:part.offset])
+        out.append(bytes(part.blob.data))
+        pos = part.offset
+    out.append(stored[pos:])
+    return b"".join(out)
+
+
+# --- wake-ups -----------------------------------------------------------------------------------------
+
+_wake_lock = threading.Lock()
+_wake_last = float("-inf")
+_wake_timer = None
+
+
 def outbox_wake() -> None:
-    """Ask a worker to drain the spool. Never raises: a dead Redis must not fail the request."""
+    """Ask a worker to drain the spool. Never raises: a dead Redis must not fail the request.
+
+    Coalesced per process: at most one publish per SPOOL_WAKE_COALESCE_SECONDS. A call inside the interval
+    schedules one trailing publish at its end (a timer thread, so the caller never waits), which necessarily
+    comes after the caller's commit; so a wake-up is postponed, never dropped.
+    """
+    global _wake_last, _wake_timer
+    interval = settings.SPOOL_WAKE_COALESCE_SECONDS
+    with _wake_lock:
+        if _wake_timer is not None:
+            return  # a publish is already scheduled for later: it covers this row too
+        now = time.monotonic()
+        wait = _wake_last + interval - now
+        if wait > 0:
+            _wake_timer = threading.Timer(wait, _trailing_wake)
+            _wake_timer.daemon = True
+            _wake_timer.start()
+            return
+        _wake_last = now
+    publish_wake()
+
+
+def _trailing_wake() -> None:
+    global _wake_last, _wake_timer
+    with _wake_lock:
+        _wake_timer = None
+        _wake_last = time.monotonic()
+    publish_wake()
+
+
+def publish_wake() -> bool:
+    """Publish one "deliver due rows" message now. False (logged) when the broker cannot be reached."""
     try:
         celery_app.send_task(DELIVER_TASK, retry=False)
+        return True
     except Exception:  # noqa: BLE001 - any broker failure is logged; the sweeper re-wakes the rows
         logger.warning("could not publish the delivery wake-up; the sweeper will pick the rows up", exc_info=True)
+        return False
+
+
+# --- claims -------------------------------------------------------------------------------------------
+
+
+def due_rows(now=None):
+    now = now or timezone.now()
+    return OutboxMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
 
 
 def outbox_claim(*, limit: int) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows for this worker, with a lease. Returns the rows won."""
+    """Claim up to `limit` due rows for this worker, with a lease. Returns the rows won (with their relay)."""
     now = timezone.now()
-    due_ids = list(
-        OutboxMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
-        .order_by("-priority", "next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-    if not due_ids:
-        return []
     token = uuid.uuid4()
-    # The status condition is re-checked by the UPDATE itself: a row another worker took is skipped.
-    OutboxMessage.objects.filter(id__in=due_ids, status__in=DUE_STATUSES).update(
-        status=OutboxStatus.SENDING,
-        claim_token=token,
-        lease_until=now + timedelta(seconds=settings.SPOOL_LEASE_SECONDS),
+    ids = _claim_ids(now=now, token=token, limit=limit)
+    if not ids:
+        return []
+    return list(
+        OutboxMessage.objects.filter(id__in=ids, claim_token=token, status=OutboxStatus.SENDING)
+        .select_related("relay")
+        .prefetch_related("parts__blob")
+        .order_by("relay_id", "-priority", "next_attempt_at", "id")
     )
-    return list(OutboxMessage.objects.filter(claim_token=token, status=OutboxStatus.SENDING).order_by("relay_id", "id"))
+
+
+def _claim_ids(*, now, token, limit: int) -> list[int]:
+    """The one vendor-specific step: mark up to `limit` due rows as ours. Returns the ids tried (read back
+    with the token: the rows won)."""
+    due = due_rows(now).order_by("-priority", "next_attempt_at", "id")
+    claim = {
+        "status": OutboxStatus.SENDING,
+        "claim_token": token,
+        "lease_until": now + timedelta(seconds=settings.SPOOL_LEASE_SECONDS),
+    }
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Rows another worker is claiming right now are skipped, not waited for.
+            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+        else:
+            # SQLite: the transaction begins IMMEDIATE (settings), so claims are serialized between processes;
+            # the UPDATE re-checks the condition anyway.
+            ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids or not due_rows(now).filter(id__in=ids).update(**claim):
+            return []
+        return ids
+
+
+# --- delivery -----------------------------------------------------------------------------------------
 
 
 def outbox_deliver_due(*, batch_size: int | None = None) -> int:
-    """Claim and deliver due rows batch after batch until none is left. Returns how many were attempted."""
+    """Claim and deliver due rows batch after batch until none is left (or SPOOL_DRAIN_SECONDS have passed,
+    then a fresh task takes over). Returns how many rows were attempted."""
     batch_size = batch_size or settings.SPOOL_BATCH_SIZE
+    deadline = time.monotonic() + settings.SPOOL_DRAIN_SECONDS
     attempted = 0
+    helped = False
     while rows := outbox_claim(limit=batch_size):
-        outbox_deliver_rows(rows=rows)
-        attempted += len(rows)
+        if len(rows) == batch_size and not helped:
+            # More is probably due: wake one more worker process so both cores drain the spool.
+            publish_wake()
+            helped = True
+        attempted += outbox_deliver_rows(rows=rows)
+        if time.monotonic() > deadline:
+            publish_wake()
+            break
     return attempted
 
 
-def outbox_deliver_rows(*, rows: list[OutboxMessage]) -> None:
-    """Send claimed rows, one SMTP connection per relay, and record each outcome."""
-    for _relay_id, group in groupby(rows, key=lambda r: r.relay_id):
-        group = list(group)
-        session = smtp_session(group[0].relay)
+@dataclass
+class _Batch:
+    token: object
+    lease_renew_at: float
+    attempts: list
+    done: list  # rows attempted: their outcome is written in bulk at the end of the batch
+    released: list  # (rows, due) held back by a relay limit: back to queued, no attempt counted
+    lost: set  # ids of rows whose lease we lost (another worker owns them now)
+    ids: set  # every row of the batch
+    rows: list = None  # the batch's rows, in order
+    pending_receipt: tuple | None = None  # (row, at, attempt) accepted by the relay, receipt not yet written
+
+
+def outbox_deliver_rows(*, rows: list[OutboxMessage]) -> int:
+    """Send claimed rows, grouped by relay over a reused connection, and record each outcome."""
+    if not rows:
+        return 0
+    batch = _Batch(token=rows[0].claim_token, lease_renew_at=_renew_time(), attempts=[], done=[], released=[],
+                   lost=set(), ids={r.id for r in rows}, rows=rows)
+    try:
+        for _relay_id, group in groupby(rows, key=lambda r: r.relay_id):
+            _deliver_group(batch, list(group))
+    finally:
+        _flush(batch)
+    _bounce_rows([r for r in rows if r.bounce_pending and r.id not in batch.lost])
+    return len(rows)
+
+
+def _renew_time() -> float:
+    return time.monotonic() + settings.SPOOL_LEASE_SECONDS / 3
+
+
+def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
+    params = smtp_params(group[0].relay)
+    key = relay_limits.relay_key(params["host"], params["port"])
+    limit = relay_limits.limit_for(host=params["host"], port=params["port"])
+    holder = None
+    slot_ttl = max(settings.SPOOL_LEASE_SECONDS, 60)
+    if limit and limit.max_connections:
+        holder = relay_limits.acquire_connection(key=key, max_connections=limit.max_connections, ttl=slot_ttl)
+        if holder is None:
+            _release(batch, group, wait=settings.SPOOL_LIMIT_RETRY_SECONDS)
+            return
+    session = session_for(params)
+    try:
         try:
             session.connect()
         except SessionError as exc:
-            # The relay itself is unreachable or refuses us: nothing was sent, every row waits.
+            # The relay is unreachable or refuses us: nothing was sent; every row of the group waits.
             for row in group:
-                _record(row, error=exc, duration_ms=0, transient=True)
-            continue
-        try:
-            for row in group:
-                _deliver_one(session, row)
-        finally:
-            session.close()
+                _failed_attempt(batch, row, exc, duration_ms=0)
+            forget_session(params)
+            return
+        for index, row in enumerate(group):
+            if limit and limit.messages_per_minute:
+                wait = relay_limits.take_message(key=key, per_minute=limit.messages_per_minute)
+                if wait:
+                    _release(batch, group[index:], wait=wait)
+                    return
+            if time.monotonic() > batch.lease_renew_at:
+                _renew_lease(batch)
+                if holder:
+                    relay_limits.renew_connection(key=key, holder=holder, ttl=slot_ttl)
+            if row.id in batch.lost:
+                continue
+            error = _deliver_one(batch, session, row)
+            touch_session(params)
+            if error is not None and error.code is None:
+                # The connection failed (timeout, dropped): if the relay is gone, don't wait on it row by row.
+                try:
+                    session.connect()
+                except SessionError as exc:
+                    for rest in group[index + 1:]:
+                        if rest.id not in batch.lost:
+                            _failed_attempt(batch, rest, exc, duration_ms=0)
+                    forget_session(params)
+                    return
+    finally:
+        _write_pending_receipt(batch)
+        if holder:
+            # A limited relay counts open connections: close ours when done with this batch.
+            forget_session(params)
+            relay_limits.release_connection(key=key, holder=holder)
 
 
-def _deliver_one(session, row: OutboxMessage) -> None:
+def _deliver_one(batch: _Batch, session: SMTPSession, row: OutboxMessage) -> SessionError | None:
     started = time.monotonic()
+    recipients = row.pending_recipients
     try:
-        result = session.send_raw(row.envelope_from, row.recipients, bytes(row.raw))
+        try:
+            result = session.send_raw(row.envelope_from, recipients, outbox_raw(row),
+                                      while_waiting=lambda: _write_pending_receipt(batch))
+        finally:
+            _write_pending_receipt(batch)
     except SessionError as exc:
-        _record(row, error=exc, duration_ms=_ms_since(started), transient=not isinstance(exc, PermanentError))
-        if isinstance(exc, TransientError):
-            # The connection may be gone; the next row gets a fresh one.
-            session.close()
-            try:
-                session.connect()
-            except SessionError:
-                pass
-        return
-    _record_sent(row, result=result, duration_ms=_ms_since(started))
+        _failed_attempt(batch, row, exc, duration_ms=_ms_since(started), recipients=recipients)
+        return exc
+    _accepted(batch, row, result, duration_ms=_ms_since(started))
+    return None
 
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _record_sent(row: OutboxMessage, *, result, duration_ms: int) -> None:
-    now = timezone.now()
-    refused = {rcpt: list(reply) for rcpt, reply in (result.refused or {}).items()}
-    with transaction.atomic():
-        OutboxMessage.objects.filter(id=row.id).update(
-            status=OutboxStatus.SENT,
-            attempts=row.attempts + 1,
-            last_code=result.code,
-            last_text=result.text,
-            sent_at=now,
-            lease_until=None,
-        )
-        DeliveryAttempt.objects.create(
-            message=row, code=result.code, text=result.text, duration_ms=duration_ms, refused=refused
-        )
+def _outcome(status, code, text) -> dict:
+    return {"status": str(status), "code": code, "text": text[:1000]}
 
 
-def _record(row: OutboxMessage, *, error: SessionError, duration_ms: int, transient: bool) -> None:
-    """A failed attempt: defer with backoff (transient), or fail (permanent, or past the lifetime)."""
+def _accepted(batch: _Batch, row: OutboxMessage, result, *, duration_ms: int) -> None:
+    """The server took the message for some recipients. A receipt is written at once (the RFC 1047 window is
+    that one INSERT); the row's outcome goes out with the batch."""
     now = timezone.now()
-    attempts = row.attempts + 1
-    expired = now - row.created_at > timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS)
-    if not transient:
-        status = OutboxStatus.FAILED
-    elif expired:
-        status = OutboxStatus.EXPIRED
+    outcomes = dict(row.outcomes)
+    for rcpt in result.accepted:
+        outcomes[rcpt] = _outcome(RecipientStatus.SENT, result.code, result.text)
+    for rcpt, (code, text) in (result.refused or {}).items():
+        status = RecipientStatus.DEFERRED if 400 <= code < 500 else RecipientStatus.FAILED
+        outcomes[rcpt] = _outcome(status, code, text)
+    row.outcomes = outcomes
+    row.attempts += 1
+    row.last_code, row.last_text = result.code, result.text
+    row.sent_at = row.sent_at or now
+    _settle(row, now=now, transient_text=None)
+    refused = {r: list(reply) for r, reply in (result.refused or {}).items()}
+    attempt = _Attempt(message_id=row.id, at=now, code=result.code, text=result.text,
+                       duration_ms=duration_ms, outcome=row.status, refused=refused)
+    # Written just before the next message's content goes out (in the wait for its envelope replies), or at the
+    # end of the group: either way before anything else could be sent twice.
+    batch.pending_receipt = (row, now, attempt)
+    batch.done.append(row)
+    batch.attempts.append(attempt)
+
+
+def _Attempt(**values) -> SimpleNamespace:  # noqa: N802 - stands for a DeliveryAttempt row
+    """The fields of a DeliveryAttempt to insert at the end of the batch (a model instance costs more)."""
+    return SimpleNamespace(**values)
+
+
+_ROW_FIELDS = ["status", "attempts", "last_code", "last_text", "outcomes", "next_attempt_at", "lease_until",
+               "claim_token", "sent_at", "finished_at", "bounce_pending"]
+_ATTEMPT_FIELDS = ["message", "at", "code", "text", "duration_ms", "outcome", "refused"]
+_sql_cache: dict = {}
+
+
+def _converters(model, names: list[str]):
+    """Per field, the cheapest correct way to turn a value into a query parameter for this connection (the
+    delivery loop writes every message, so Field.get_db_prep_save's generic path is too slow there)."""
+    out = []
+    for name in names:
+        field = model._meta.get_field(name)
+        kind = field.get_internal_type()
+        if kind == "DateTimeField" and connection.vendor == "sqlite" and settings.USE_TZ:
+            # What adapt_datetimefield_value gives (naive UTC, str()), without its per-call checks.
+            out.append((field.attname, lambda v: None if v is None else str(v.astimezone(UTC).replace(tzinfo=None))))
+        elif kind == "DateTimeField":
+            adapt = connection.ops.adapt_datetimefield_value
+            out.append((field.attname, lambda v, a=adapt: None if v is None else a(v)))
+        elif kind in ("JSONField", "UUIDField"):
+            out.append((field.attname, lambda v, f=field: None if v is None else f.get_db_prep_save(v, connection)))
+        else:
+            out.append((field.attname, None))
+    return out
+
+
+def _statement(key: str, build):
+    """SQL and parameter converters, built once per process and database vendor."""
+    cached = _sql_cache.get((key, connection.vendor))
+    if cached is None:
+        cached = _sql_cache[(key, connection.vendor)] = build(connection.ops.quote_name)
+    return cached
+
+
+def _params(obj, converters) -> list:
+    return [getattr(obj, attname) if conv is None else conv(getattr(obj, attname)) for attname, conv in converters]
+
+
+def _write_pending_receipt(batch: _Batch) -> None:
+    if batch.pending_receipt is not None:
+        row, at, _attempt = batch.pending_receipt
+        _write_receipt(row, token=batch.token, at=at)
+        batch.pending_receipt = None
+
+
+def _write_receipt(row: OutboxMessage, *, token, at) -> None:
+    """One small INSERT in autocommit, as SQL: it runs once per message, so the ORM's cost would count."""
+    def build(quote):
+        meta = OutboxReceipt._meta
+        columns = ", ".join(quote(meta.get_field(f).column) for f in ("message", "claim_token", "at"))
+        return (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s)",
+                _converters(OutboxReceipt, ["claim_token", "at"]))
+
+    sql, (token_conv, at_conv) = _statement("receipt", build)
+    params = [row.id, token_conv[1](token), at_conv[1](at)]
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        _sqlite_write_now(sql, params)
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            # A receipt only has to outlive this worker process, not the database server: no WAL flush wait.
+            with transaction.atomic():
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params)
+
+
+def _sqlite_write_now(sql: str, params: list, *, patience: float = 30.0) -> None:
+    """One autocommit write on SQLite without its busy handler, which sleeps 1 ms and more whenever another
+    process holds the write lock for a few microseconds: retry after 50 µs instead, for up to `patience` s."""
+    connection.ensure_connection()
+    raw = connection.connection
+    sql = sql.replace("%s", "?")
+    deadline = time.monotonic() + patience
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                raw.execute(sql, params)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.00005)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+
+
+def outbox_recover_receipts() -> int:
+    """Rows whose worker died after the relay's 250 but before the batch was recorded: record them as sent
+    from their receipts (never send them again). Returns how many rows were recovered."""
+    now = timezone.now()
+    recovered = 0
+    receipts = list(OutboxReceipt.objects.filter(
+        message__status=OutboxStatus.SENDING, message__lease_until__lt=now).select_related("message")[:1000])
+    text = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
+    for receipt in receipts:
+        row = receipt.message
+        if row.claim_token != receipt.claim_token:
+            continue
+        for rcpt in row.pending_recipients:
+            row.outcomes[rcpt] = _outcome(RecipientStatus.SENT, 250, text)
+        row.attempts += 1
+        row.last_code, row.last_text, row.sent_at = 250, text, row.sent_at or receipt.at
+        _settle(row, now=receipt.at, transient_text=None)
+        with transaction.atomic():
+            if OutboxMessage.objects.filter(id=row.id, claim_token=receipt.claim_token,
+                                            status=OutboxStatus.SENDING).update(
+                    **{f: getattr(row, f) for f in _ROW_FIELDS}):
+                DeliveryAttempt.objects.create(message_id=row.id, at=receipt.at, code=250, text=text,
+                                               outcome=row.status)
+                recovered += 1
+    # Receipts of recorded batches are deleted with them; what is left once its row is no longer being sent
+    # (recovered above, or re-queued by an older sweep) is obsolete.
+    OutboxReceipt.objects.exclude(message__status=OutboxStatus.SENDING).delete()
+    if recovered:
+        logger.warning("recorded %s outbox rows as sent from their receipts (their worker died)", recovered)
+    return recovered
+
+
+def _failed_attempt(batch: _Batch, row: OutboxMessage, error: SessionError, *, duration_ms: int,
+                    recipients: list[str] | None = None) -> None:
+    """Nothing was accepted: 4xx/timeout/dropped connection → deferred, 5xx → failed (written at batch end)."""
+    now = timezone.now()
+    recipients = recipients if recipients is not None else row.pending_recipients
+    outcomes = dict(row.outcomes)
+    refused = getattr(error, "refused", None) if isinstance(error, RecipientsRefused | RecipientsDeferred) else None
+    for rcpt in recipients:
+        if refused and rcpt in refused:
+            code, text = refused[rcpt]
+            status = RecipientStatus.DEFERRED if 400 <= code < 500 else RecipientStatus.FAILED
+            outcomes[rcpt] = _outcome(status, code, f"{text}")
+        else:
+            status = RecipientStatus.FAILED if isinstance(error, PermanentError) else RecipientStatus.DEFERRED
+            outcomes[rcpt] = _outcome(status, error.code, str(error))
+    row.outcomes = outcomes
+    row.attempts += 1
+    row.last_code, row.last_text = error.code, str(error)
+    _settle(row, now=now, transient_text=str(error))
+    batch.done.append(row)
+    batch.attempts.append(_Attempt(message_id=row.id, at=now, code=error.code, text=str(error),
+                                          duration_ms=duration_ms, outcome=row.status,
+                                          refused={r: list(v) for r, v in (refused or {}).items()}))
+    logger.info("outbox %s %s after attempt %s: %s", row.id, row.status, row.attempts, error)
+
+
+def _settle(row: OutboxMessage, *, now, transient_text: str | None) -> None:
+    """Set the row's status from its per-recipient outcomes: deferred while some recipient waits (until the
+    lifetime runs out), else final: sent if anyone accepted it, failed or expired if no one did."""
+    row.lease_until = None
+    row.claim_token = None
+    waiting = [r for r in row.recipients if (row.outcomes.get(r) or {}).get("status") not in SETTLED]
+    if waiting and row.expires_at and now >= row.expires_at:
+        for rcpt in waiting:
+            previous = row.outcomes.get(rcpt) or {}
+            row.outcomes[rcpt] = _outcome(RecipientStatus.EXPIRED, previous.get("code"),
+                                          f"lifetime of the message ran out; last reply: {previous.get('text', '')}")
+        waiting = []
+        expired = True
     else:
-        status = OutboxStatus.DEFERRED
+        expired = False
+    if waiting:
+        row.status = OutboxStatus.DEFERRED
+        row.next_attempt_at = now + retry_delay(row.attempts)
+        return
+    statuses = {(row.outcomes.get(r) or {}).get("status") for r in row.recipients}
+    if RecipientStatus.SENT in statuses:
+        row.status = OutboxStatus.SENT
+    else:
+        row.status = OutboxStatus.EXPIRED if expired else OutboxStatus.FAILED
+    row.finished_at = now
+    row.next_attempt_at = now
+    row.bounce_pending = bool(statuses & {RecipientStatus.FAILED, RecipientStatus.EXPIRED})
+
+
+def _release(batch: _Batch, rows: list[OutboxMessage], *, wait: float) -> None:
+    """Rows held back by a relay limit go back to the queue, due again soon; no attempt is counted."""
+    due = timezone.now() + timedelta(seconds=wait)
+    rows = [r for r in rows if r.id not in batch.lost]
+    for row in rows:
+        row.status, row.next_attempt_at, row.lease_until, row.claim_token = OutboxStatus.QUEUED, due, None, None
+    batch.released.extend(rows)
+
+
+def _renew_lease(batch: _Batch) -> None:
+    """Extend the lease of the batch's rows still being worked on; note the ones another worker took over."""
+    owned = set(OutboxMessage.objects.filter(claim_token=batch.token, status=OutboxStatus.SENDING).values_list("id", flat=True))
+    OutboxMessage.objects.filter(id__in=owned, claim_token=batch.token).update(
+        lease_until=timezone.now() + timedelta(seconds=settings.SPOOL_LEASE_SECONDS)
+    )
+    batch.lease_renew_at = _renew_time()
+    # A row of this batch that is neither recorded yet nor still ours was taken over after our lease ran out.
+    recorded = {r.id for r in batch.done} | {r.id for r in batch.released}
+    batch.lost |= {i for i in batch.ids if i not in owned and i not in recorded}
+
+
+def _flush(batch: _Batch) -> None:
+    """Write the batch's outcomes, releases and attempt rows in bulk, and drop its receipts: one short
+    transaction, after the SMTP work."""
+    settled = {r.id for r in batch.done + batch.released} | batch.lost
+    # Rows never tried (the task stopped early: time limit, database error): back to the queue at once rather
+    # than when their lease runs out.
+    _release(batch, [r for r in batch.rows or [] if r.id not in settled], wait=0)
+    rows = [r for r in batch.done + batch.released if r.id not in batch.lost]
+    attempts = [a for a in batch.attempts if a.message_id not in batch.lost]
+    if not rows and not attempts:
+        return
     with transaction.atomic():
-        OutboxMessage.objects.filter(id=row.id).update(
-            status=status,
-            attempts=attempts,
-            last_code=error.code,
-            last_text=str(error),
-            next_attempt_at=now + retry_delay(attempts),
-            lease_until=None,
-        )
-        DeliveryAttempt.objects.create(message=row, code=error.code, text=str(error), duration_ms=duration_ms)
-    logger.info("outbox %s %s after attempt %s: %s", row.id, status, attempts, error)
+        if rows:
+            _update_rows(rows)
+        if attempts:
+            _insert_attempts(attempts)
+        OutboxReceipt.objects.filter(claim_token=batch.token).delete()
+
+
+def _update_rows(rows: list[OutboxMessage]) -> None:
+    """UPDATE each row's outcome fields with one executemany (Django's bulk_update builds a CASE per field and
+    row, which costs more than the SMTP work it records)."""
+    def build(quote):
+        meta = OutboxMessage._meta
+        sets = ", ".join(f"{quote(meta.get_field(f).column)} = %s" for f in _ROW_FIELDS)
+        return (f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s",
+                _converters(OutboxMessage, _ROW_FIELDS))
+
+    sql, converters = _statement("update-rows", build)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [_params(row, converters) + [row.id] for row in rows])
+
+
+def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
+    def build(quote):
+        meta = DeliveryAttempt._meta
+        columns = ", ".join(quote(meta.get_field(f).column) for f in _ATTEMPT_FIELDS)
+        marks = ", ".join(["%s"] * len(_ATTEMPT_FIELDS))
+        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})", _converters(DeliveryAttempt, _ATTEMPT_FIELDS)
+
+    sql, converters = _statement("insert-attempts", build)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [_params(a, converters) for a in attempts])
 
 
 def retry_delay(attempts: int) -> timedelta:
     """Postfix-style backoff: the base delay doubled per attempt, capped."""
-    seconds = settings.SPOOL_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    seconds = settings.SPOOL_RETRY_BASE_SECONDS * (2 ** min(max(attempts - 1, 0), 30))
     return timedelta(seconds=min(seconds, settings.SPOOL_RETRY_MAX_SECONDS))
 
 
+# --- bounces and the sweeper --------------------------------------------------------------------------
+
+
+def _bounce_rows(rows: list[OutboxMessage]) -> None:
+    from spooler.services.bounce import outbox_bounce
+
+    for row in rows:
+        try:
+            outbox_bounce(row=row)
+        except Exception:  # noqa: BLE001 - the sweeper tries again; delivery goes on
+            logger.exception("bounce notice for outbox %s not stored; the sweeper will try again", row.id)
+
+
 def outbox_sweep() -> int:
-    """Re-queue rows whose worker died (lease ran out) and wake a worker if anything is due."""
+    """Re-queue rows whose worker died (lease ran out), store owed bounce notices, and wake a worker if
+    anything is due. Returns the number of due rows."""
+    outbox_recover_receipts()
     now = timezone.now()
-    OutboxMessage.objects.filter(status=OutboxStatus.SENDING, lease_until__lt=now).update(
-        status=OutboxStatus.QUEUED, next_attempt_at=now, lease_until=None
+    requeued = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, lease_until__lt=now).update(
+        status=OutboxStatus.QUEUED, next_attempt_at=now, lease_until=None, claim_token=None
     )
-    due = OutboxMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now).count()
+    if requeued:
+        logger.warning("re-queued %s outbox rows whose worker stopped before recording them", requeued)
+    owed = list(OutboxMessage.objects.filter(bounce_pending=True, status__in=FINAL_STATUSES).select_related("relay")[:100])
+    _bounce_rows(owed)
+    outbox_blobs_collect()
+    due = due_rows(now).count()
     if due:
-        outbox_wake()
+        publish_wake()
     return due
+
+
+def outbox_blobs_collect(*, older_than_seconds: int = 3600) -> int:
+    """Delete part bodies no message refers to (old enough that no enqueue is still writing its parts)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    count, _ = OutboxBlob.objects.filter(parts__isnull=True, created_at__lt=cutoff).delete()
+    return count

@@ -1,7 +1,5 @@
-"""Which SMTP / POP3 / IMAP server a row or an account talks to, as session keyword arguments."""
+"""Which SMTP relay a row or an account talks to, as session keyword arguments."""
 from django.conf import settings
-
-from spooler.sessions import IMAPSession, POP3Session, SMTPSession
 
 
 def smtp_params(account) -> dict:
@@ -23,20 +21,3 @@ def smtp_params(account) -> dict:
         "security": account.smtp_security,
         "timeout": settings.MAIL_TIMEOUT,
     }
-
-
-def smtp_session(account) -> SMTPSession:
-    return SMTPSession(**smtp_params(account))
-
-
-def incoming_session(account) -> POP3Session | IMAPSession:
-    cls = IMAPSession if account.incoming_protocol == "imap" else POP3Session
-    return cls(
-        host=account.incoming_host,
-        port=account.incoming_port,
-        username=account.incoming_username,
-        password=account.incoming_password,
-        security=account.incoming_security,
-        timeout=settings.MAIL_TIMEOUT,
-        max_message_bytes=settings.MAX_MESSAGE_BYTES,
-    )

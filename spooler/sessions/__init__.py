@@ -19,13 +19,14 @@ from .errors import (
 )
 from .imap import IMAPSession
 from .mailsession import MailSession
+from .pipelining import PipeliningSession
 from .pop3 import POP3Session
 from .smtp import SendResult, SMTPSession
 from .tls import make_context
 
 __all__ = [
     "Attachment", "Email", "SendResult",
-    "SMTPSession", "POP3Session", "IMAPSession", "MailSession",
+    "SMTPSession", "PipeliningSession", "POP3Session", "IMAPSession", "MailSession",
     "SessionError", "TransientError", "PermanentError", "AuthenticationError", "TLSError",
     "MessageTooLarge", "RecipientsRefused", "RecipientsDeferred", "InvalidAddress",
     "limits", "make_context",

@@ -1,0 +1,88 @@
+"""Bounce notices: when recipients fail for good (5xx) or the message expires, tell the sender in their inbox.
+
+The notice is an ordinary message (text/plain: what failed, the server's words, the original headers; the
+headers are also attached as text/rfc822-headers) stored in the sender's webmail inbox through the inbound
+store, under the uid "bounce-<outbox id>" so that storing it twice stores it once. It never goes over SMTP,
+so a bounce can never bounce. Site mail (no relay account) has no inbox: the failure is logged.
+"""
+import logging
+import re
+
+from django.conf import settings
+from django.utils import timezone
+
+from spooler.models import OutboxMessage, RecipientStatus
+from spooler.sessions import Attachment, Email
+
+logger = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _clean(text) -> str:
+    """One line of text, without control characters (nothing can break out of a header or a line)."""
+    return _CONTROL.sub(" ", str(text or "")).strip()
+
+
+def original_headers(raw: bytes) -> bytes:
+    """The header block of a stored message (up to the first empty line)."""
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    return head[:64 * 1024] + b"\r\n"
+
+
+def bounce_email(*, row: OutboxMessage, to: str) -> Email:
+    failed = [(r, o) for r, o in row.outcomes.items() if o.get("status") in (RecipientStatus.FAILED, RecipientStatus.EXPIRED)]
+    expired = any(o.get("status") == RecipientStatus.EXPIRED for _r, o in failed)
+    subject = _clean(row.subject) or "(no subject)"
+    lines = [
+        "This is the mail system at Mailsite.",
+        "",
+        "Your message could not be delivered to one or more recipients."
+        if not expired else
+        "Your message could not be delivered within its lifetime; the mail system has given up.",
+        "",
+        f"Subject: {subject}",
+        f"Message-ID: {_clean(row.message_id)}",
+        f"Queued: {row.created_at:%Y-%m-%d %H:%M:%S %Z}",
+        f"Attempts: {row.attempts}",
+        "",
+        "What failed, and what the receiving server said:",
+        "",
+    ]
+    for rcpt, outcome in failed:
+        code = outcome.get("code")
+        lines.append(f"  <{_clean(rcpt)}>: {outcome.get('status')}")
+        lines.append(f"      {code if code is not None else '(no reply code)'} {_clean(outcome.get('text'))}")
+    sent = [r for r, o in row.outcomes.items() if o.get("status") == RecipientStatus.SENT]
+    if sent:
+        lines += ["", "Delivered to: " + ", ".join(_clean(r) for r in sent)]
+    headers = original_headers(bytes(row.raw))
+    lines += ["", "The headers of your message:", "", headers.decode("utf-8", "replace").replace("\r\n", "\n")]
+    return Email(
+        sender=settings.SPOOL_BOUNCE_FROM,
+        to=[to],
+        subject=f"Undelivered Mail Returned to Sender: {subject}"[:900],
+        text="\n".join(lines),
+        attachments=[Attachment("original-headers.txt", "text/rfc822-headers", headers)],
+        headers={"Auto-Submitted": "auto-replied"},
+        in_reply_to=row.message_id or None,
+    )
+
+
+def outbox_bounce(*, row: OutboxMessage) -> bool:
+    """Store the owed bounce notice of a row in its sender's inbox. True when a notice was stored."""
+    from spooler.services.inbound import message_store
+
+    stored = False
+    account = row.relay
+    if account is None:
+        logger.warning("outbox %s (site mail, %s) failed for %s; no inbox to bounce to", row.id, row.subject,
+                       ", ".join(r for r, o in row.outcomes.items() if o.get("status") != RecipientStatus.SENT))
+    else:
+        email = bounce_email(row=row, to=account.address)
+        message_store(account=account, uid=f"bounce-{row.id}", raw=email.to_bytes())
+        stored = True
+    now = timezone.now()
+    OutboxMessage.objects.filter(id=row.id).update(bounce_pending=False, bounced_at=now)
+    row.bounce_pending, row.bounced_at = False, now
+    return stored

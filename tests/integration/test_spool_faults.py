@@ -1,0 +1,283 @@
+"""Fault tests of the outbound spool with real parts: Celery worker processes (with beat running the sweeper
+every second), each test's own Redis on a free port, Postfix's smtp-sink and aiosmtpd servers as relays.
+
+Nothing here waits a fixed long time: every wait is on a condition with a bounded timeout.
+"""
+import collections
+import os
+import signal
+import time
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from mailsite.celery import app as celery_app
+from mailsite.webmail.models import Message
+from spooler.models import OutboxMessage
+from spooler.services import outbound
+from spooler.sessions import Email
+from tests.fixtures.celery_worker import CeleryWorker, point_at, worker_env
+from tests.fixtures.net import free_port
+from tests.fixtures.redis import RedisServer
+from tests.fixtures.smtp_servers import wait_until
+from tests.fixtures.smtp_sink import SmtpSink
+from tests.fixtures.users import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKER_SETTINGS = dict(
+    SPOOL_LEASE_SECONDS="4",  # a killed worker's rows come back after 4 s
+    SPOOL_RETRY_BASE_SECONDS="1",
+    SPOOL_RETRY_MAX_SECONDS="2",
+    SPOOL_WAKE_COALESCE_SECONDS="0",
+    SWEEP_INTERVAL_SECONDS="1",
+    POLL_INTERVAL_SECONDS="3600",  # these tests send; polling would only add noise
+    MAIL_TIMEOUT="2",
+    EMAIL_TIMEOUT="2",
+)
+
+
+@pytest.fixture
+def redis(tmp_path):
+    """This test's own Redis; this process publishes to it for the length of the test."""
+    server = RedisServer(port=free_port(), dir=str(tmp_path))
+    server.start()
+    point_at(celery_app, server.url)
+    yield server
+    point_at(celery_app)
+    server.stop()
+
+
+@pytest.fixture
+def workers(redis, mail_sandbox, tmp_path):
+    """Start real worker processes (each with embedded beat) on this test's Redis; all stopped after."""
+    started = []
+
+    def start(*, beat: bool = True, concurrency: int = 1, **extra):
+        n = len(started)
+        env = worker_env(redis_url=redis.url, sandbox=mail_sandbox, **{**WORKER_SETTINGS, **extra})
+        worker = CeleryWorker(env=env, log=tmp_path / f"worker{n}.log", concurrency=concurrency,
+                              beat_schedule=tmp_path / f"beat{n}" if beat else None)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def kill(worker: CeleryWorker) -> None:
+    """SIGKILL the worker and its pool processes at once, as a crash or power loss would."""
+    import subprocess
+
+    children = subprocess.run(["pgrep", "-P", str(worker.proc.pid)], capture_output=True, text=True).stdout.split()
+    for pid in [worker.proc.pid, *map(int, children)]:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    worker.proc.wait(10)
+    worker.proc = None
+    worker.logfile.close()
+
+
+def sender_on(mail_sandbox, port, name="sender"):
+    user = make_user(name, sandbox=mail_sandbox)
+    account = user.mail_accounts.get()
+    account.smtp_host, account.smtp_port = "127.0.0.1", port
+    account.save()
+    return user, account
+
+
+def enqueue_many(account, n, prefix="m"):
+    """n messages committed together (one wake-up finds them all in one batch)."""
+    rows = []
+    with transaction.atomic():
+        for i in range(n):
+            email = Email(sender=account.from_header, to=[f"{prefix}{i}@example.test"], subject=f"{prefix} {i}",
+                          text="x")
+            rows.append(outbound.outbox_enqueue(email=email, relay=account, user=account.user))
+    return rows
+
+
+def statuses(rows) -> collections.Counter:
+    return collections.Counter(OutboxMessage.objects.filter(id__in=[r.id for r in rows]).values_list("status", flat=True))
+
+
+def all_sent(rows):
+    return lambda: statuses(rows) == {"sent": len(rows)}
+
+
+def explain(rows, *workers) -> str:
+    lines = [f"{r.id} {r.status} {r.attempts} {r.last_text}" for r in OutboxMessage.objects.filter(id__in=[r.id for r in rows])]
+    return "\n".join(lines) + "".join(f"\n--- worker log\n{w.log_text()[-3000:]}" for w in workers if w.log.exists())
+
+
+# --- killed workers ---------------------------------------------------------------------------------------
+
+
+def test_worker_killed_before_data_sends_everything_once(mail_sandbox, workers, smtp_server):
+    server = smtp_server(sleep_on_first_mail=60)  # the first MAIL FROM hangs: no byte of a message was sent
+    _user, account = sender_on(mail_sandbox, server.port)
+    first = workers()
+    rows = enqueue_many(account, 3)
+    assert server.handler.holding.wait(20), explain(rows, first)
+    kill(first)
+    second = workers()
+    assert wait_until(all_sent(rows), timeout=45), explain(rows, second)
+    counts = collections.Counter(server.handler.message_ids())
+    assert counts == {r.message_id: 1 for r in rows}  # every message once: no duplicate at all
+
+
+def test_worker_killed_after_250_before_recording_duplicates_at_most_one(mail_sandbox, workers, smtp_server):
+    # The server records the 3rd message, then sleeps before its 250: the worker dies in that window, after
+    # messages 1 and 2 were accepted (and receipted) but before the batch was recorded.
+    server = smtp_server(sleep_after_data=60, sleep_after_data_on=3)
+    _user, account = sender_on(mail_sandbox, server.port)
+    first = workers()
+    rows = enqueue_many(account, 5)
+    assert server.handler.holding.wait(20), explain(rows, first)
+    kill(first)
+    server.handler.sleep_after_data = 0
+    second = workers()
+    assert wait_until(all_sent(rows), timeout=45), explain(rows, second)
+    counts = collections.Counter(server.handler.message_ids())
+    assert set(counts) == {r.message_id for r in rows}
+    duplicates = {mid: n for mid, n in counts.items() if n > 1}
+    assert duplicates == {rows[2].message_id: 2}  # only the one in flight (RFC 1047), never the receipted ones
+    recovered = OutboxMessage.objects.get(id=rows[0].id)
+    assert "receipt" in recovered.delivery_attempts.get().text
+
+
+# --- Redis lost -----------------------------------------------------------------------------------------
+
+
+def test_redis_killed_and_restarted_empty_while_rows_are_queued(mail_sandbox, workers, redis):
+    sink = SmtpSink(dump=True).start()
+    try:
+        _user, account = sender_on(mail_sandbox, sink.port)
+        worker = workers()
+        redis.stop()  # every wake-up published from here on is lost
+        started = time.monotonic()
+        rows = enqueue_many(account, 100)
+        assert time.monotonic() - started < 20  # publishing failed fast, 100 times
+        assert statuses(rows) == {"queued": 100}
+        redis.start()  # same port, empty: no message of ours survived
+        assert wait_until(all_sent(rows), timeout=60), explain(rows, worker)
+        assert sink.wait_for_count(100, timeout=10) == 100
+        assert collections.Counter(sink.message_ids()) == {r.message_id: 1 for r in rows}
+    finally:
+        sink.cleanup()
+
+
+def test_compose_with_redis_unreachable_answers_at_once_and_sends_later(mail_sandbox, workers, redis):
+    sink = SmtpSink(dump=True).start()
+    try:
+        user, account = sender_on(mail_sandbox, sink.port)
+        worker = workers()
+        redis.stop()
+        client = Client()
+        client.force_login(user)
+        started = time.monotonic()
+        response = client.post(reverse("webmail:compose"),
+                               {"account": account.id, "to": "bob@example.test", "subject": "While Redis sleeps",
+                                "text": "Hello"})
+        elapsed = time.monotonic() - started
+        assert response.status_code == 302 and elapsed < 1.0, elapsed
+        row = OutboxMessage.objects.get(subject="While Redis sleeps")
+        assert row.status == "queued"
+        redis.start()
+        assert wait_until(all_sent([row]), timeout=60), explain([row], worker)
+        assert sink.wait_for_count(1) == 1 and sink.message_ids() == [row.message_id]
+    finally:
+        sink.cleanup()
+
+
+# --- two workers, one spool ------------------------------------------------------------------------------
+
+
+def test_two_workers_in_separate_processes_send_each_message_exactly_once(mail_sandbox, workers):
+    sink = SmtpSink(dump=True).start()
+    try:
+        _user, account = sender_on(mail_sandbox, sink.port)
+        rows = enqueue_many(account, 400)  # queued before any worker runs
+        one = workers(beat=False, SPOOL_BATCH_SIZE="20")
+        two = workers(beat=True, SPOOL_BATCH_SIZE="20")
+        for _ in range(4):
+            outbound.publish_wake()  # wake-ups for both workers' processes
+        assert wait_until(all_sent(rows), timeout=90), explain(rows, one, two)
+        assert sink.wait_for_count(400, timeout=10) == 400
+        counts = collections.Counter(sink.message_ids())
+        assert counts == {r.message_id: 1 for r in rows}
+        assert "deliver_due" in one.log_text() and "deliver_due" in two.log_text()  # both took part
+    finally:
+        sink.cleanup()
+
+
+# --- what the relay says ----------------------------------------------------------------------------------
+
+
+def test_temporary_failures_defer_then_send(mail_sandbox, workers, silent_server, untrusted_tls):
+    sinks = {
+        421: SmtpSink("-Q", "MAIL", dump=True).start(),
+        451: SmtpSink("-r", "MAIL", "-b", "451 4.3.0 Try again later", dump=True).start(),
+        452: SmtpSink("-r", "RCPT", "-b", "452 4.2.2 Mailbox full", dump=True).start(),
+    }
+    try:
+        rows = {}
+        for code, sink in sinks.items():
+            _user, account = sender_on(mail_sandbox, sink.port, name=f"s{code}")
+            rows[code] = enqueue_many(account, 1, prefix=f"c{code}-")[0]
+        _user, account = sender_on(mail_sandbox, silent_server.port, name="silent")
+        rows["timeout"] = enqueue_many(account, 1, prefix="silent")[0]
+        _user, account = sender_on(mail_sandbox, untrusted_tls.port, name="tls")
+        account.smtp_security = "starttls"
+        account.save()
+        rows["tls"] = enqueue_many(account, 1, prefix="tls")[0]
+        worker = workers()
+
+        def deferred(key):
+            return lambda: OutboxMessage.objects.get(id=rows[key].id).status == "deferred"
+
+        for key in rows:
+            assert wait_until(deferred(key), timeout=30), explain(list(rows.values()), worker)
+        got = {key: OutboxMessage.objects.get(id=row.id) for key, row in rows.items()}
+        assert "421" in got[421].last_text or "connection lost" in got[421].last_text
+        assert got[451].last_code == 451 and "Try again later" in got[451].last_text
+        assert got[452].last_code == 452 and got[452].outcomes["c452-0@example.test"]["code"] == 452
+        assert "timed out" in got["timeout"].last_text or "timeout" in got["timeout"].last_text
+        assert "certificate" in got["tls"].last_text
+        assert all(sink.count() == 0 for sink in sinks.values())
+        # The relays recover: the same ports now accept mail; the rows go out on their next try.
+        for code, sink in list(sinks.items()):
+            sink.cleanup()
+            sinks[code] = SmtpSink(dump=True, port=sink.port).start()
+        assert wait_until(all_sent([rows[421], rows[451], rows[452]]), timeout=45), explain(list(rows.values()), worker)
+        for code, sink in sinks.items():
+            assert sink.wait_for_count(1) == 1 and sink.message_ids() == [rows[code].message_id]
+        # A bad certificate is never "fixed" by going plain: still deferred, never sent.
+        tls_row = OutboxMessage.objects.get(id=rows["tls"].id)
+        assert tls_row.status in ("deferred", "sending") and tls_row.attempts >= 1  # retried, never given up early
+        assert "certificate" in tls_row.last_text and untrusted_tls.handler.messages == []
+    finally:
+        for sink in sinks.values():
+            sink.cleanup()
+
+
+def test_permanent_failure_fails_at_once_with_a_bounce_in_the_senders_inbox(mail_sandbox, workers):
+    sink = SmtpSink("-f", "RCPT", "-B", "550 5.1.1 No such user here", dump=True).start()
+    try:
+        _user, account = sender_on(mail_sandbox, sink.port)
+        row = enqueue_many(account, 1, prefix="nobody")[0]
+        worker = workers()
+        assert wait_until(lambda: OutboxMessage.objects.get(id=row.id).status == "failed", timeout=30), explain([row], worker)
+        row.refresh_from_db()
+        assert row.attempts == 1 and row.last_code == 550
+        bounce = wait_until(lambda: Message.objects.filter(account=account, uid=f"bounce-{row.id}").first(), timeout=10)
+        assert bounce and "No such user here" in bounce.text and "nobody0@example.test" in bounce.text
+        assert sink.count() == 0
+    finally:
+        sink.cleanup()

@@ -1,0 +1,73 @@
+"""Per-relay limits (messages per minute, parallel connections), enforced through Redis across processes."""
+import pytest
+from django.utils import timezone
+
+from spooler.models import OutboxMessage, RelayLimit
+from spooler.services import limits, outbound
+from tests.spooler.outbound.conftest import enqueue, point_relay
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def private_redis(redis_server, settings):
+    settings.REDIS_URL = redis_server.url  # never the shared Redis
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushdb()
+    limits.clear_cache()
+    yield
+    limits.clear_cache()
+
+
+def test_messages_per_minute_keeps_the_rest_queued(sender, smtp_sink):
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    RelayLimit.objects.create(host="127.0.0.1", port=sink.port, messages_per_minute=2)
+    rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(5)]
+    outbound.outbox_deliver_due()
+    assert sink.wait_for_count(2) == 2
+    statuses = sorted(OutboxMessage.objects.filter(id__in=[r.id for r in rows]).values_list("status", flat=True))
+    assert statuses == ["queued", "queued", "queued", "sent", "sent"]
+    waiting = OutboxMessage.objects.filter(status="queued")
+    assert all(r.attempts == 0 and r.next_attempt_at > timezone.now() for r in waiting)  # not failed: later
+    assert not waiting.first().delivery_attempts.exists()
+
+
+def test_max_connections_is_shared_across_processes(sender, smtp_sink, settings):
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    RelayLimit.objects.create(host="127.0.0.1", port=sink.port, max_connections=1)
+    key = limits.relay_key("127.0.0.1", sink.port)
+    other = limits.acquire_connection(key=key, max_connections=1, ttl=60)  # another worker holds the only slot
+    assert other
+    row = enqueue(sender, ["x@example.test"])
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "queued" and row.attempts == 0 and sink.count() == 0
+    limits.release_connection(key=key, holder=other)
+    OutboxMessage.objects.filter(id=row.id).update(next_attempt_at=timezone.now())
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "sent" and sink.wait_for_count(1) == 1
+    # The slot was given back: another process can take it again.
+    assert limits.acquire_connection(key=key, max_connections=1, ttl=60)
+
+
+def test_a_dead_holder_frees_its_slot_when_its_ttl_runs_out():
+    key = "test-relay:25"
+    assert limits.acquire_connection(key=key, max_connections=1, ttl=0.2)
+    assert limits.acquire_connection(key=key, max_connections=1, ttl=0.2) is None
+    import time
+
+    time.sleep(0.3)
+    assert limits.acquire_connection(key=key, max_connections=1, ttl=0.2)
+
+
+def test_without_a_limit_nothing_asks_redis(sender, smtp_sink, settings):
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # would fail if asked
+    enqueue(sender, ["x@example.test"])
+    outbound.outbox_deliver_due()
+    assert sink.wait_for_count(1) == 1

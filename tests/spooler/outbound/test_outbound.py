@@ -1,0 +1,319 @@
+"""The outbound spool against real SMTP servers (the sandbox's aiosmtpd, Postfix's smtp-sink), without Celery."""
+import hashlib
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from mailsite.webmail.models import Message
+from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxReceipt
+from spooler.services import outbound, queue_ops, smtp_connections
+from spooler.sessions import Attachment, Email
+from tests.fixtures.celery_worker import point_at
+from tests.fixtures.net import free_port
+from tests.fixtures.users import make_user
+from tests.spooler.outbound.conftest import enqueue, point_relay
+
+pytestmark = pytest.mark.django_db
+
+
+def test_enqueue_only_writes_and_publishes_after_commit(sender, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        row = enqueue(sender, ["someone@example.test"])
+    assert row.status == "queued" and len(callbacks) == 1
+    assert callbacks[0] == outbound.outbox_wake
+    assert row.expires_at - row.created_at == timedelta(days=5)
+
+
+def test_wake_with_redis_down_returns_fast_and_raises_nothing(celery_broker, settings):
+    point_at(celery_broker, f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        started = time.monotonic()
+        outbound.outbox_wake()
+        assert outbound.publish_wake() is False
+        assert time.monotonic() - started < 1.0
+    finally:
+        point_at(celery_broker)
+
+
+def test_wake_ups_are_coalesced_but_never_dropped(settings, monkeypatch):
+    settings.SPOOL_WAKE_COALESCE_SECONDS = 0.3
+    published = []
+    monkeypatch.setattr(outbound, "publish_wake", lambda: published.append(time.monotonic()) or True)
+    monkeypatch.setattr(outbound, "_wake_last", float("-inf"))
+    started = time.monotonic()
+    for _ in range(500):
+        outbound.outbox_wake()
+    assert len(published) == 1  # the first at once, the other 499 wait for one trailing publish
+    deadline = time.monotonic() + 3
+    while len(published) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(published) == 2 and published[1] - started >= 0.29
+    time.sleep(0.4)
+    assert len(published) == 2
+
+
+def test_deliver_due_sends_to_the_mailbox(sender, mail_sandbox):
+    rcpt = make_user("rcpt", sandbox=mail_sandbox).mail_accounts.get().address
+    row = enqueue(sender, [rcpt], subject="Spooled ✓")
+    assert outbound.outbox_deliver_due() == 1
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 1 and row.last_code == 250 and row.sent_at and row.finished_at
+    assert row.outcomes[rcpt]["status"] == "sent"
+    attempt = row.delivery_attempts.get()
+    assert attempt.code == 250 and attempt.outcome == "sent"
+    files = list((mail_sandbox.maildir(rcpt) / "new").iterdir())
+    assert len(files) == 1 and row.message_id.encode() in files[0].read_bytes()
+    assert outbound.outbox_deliver_due() == 0  # nothing is sent twice
+    assert not OutboxReceipt.objects.exists()  # the batch's receipts go with its record
+
+
+def test_one_connection_is_reused_across_batches(sender, smtp_server, settings):
+    server = smtp_server()
+    point_relay(sender, server.port)
+    settings.SPOOL_BATCH_SIZE = 3
+    rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(7)]
+    assert outbound.outbox_deliver_due() == 7
+    assert sorted(server.handler.message_ids()) == sorted(r.message_id for r in rows)
+    assert server.handler.hellos == 1  # one connection for the 3 batches
+    assert outbound.outbox_deliver_due() == 0
+
+
+def test_an_idle_connection_is_checked_with_noop_and_replaced_when_dead(sender, smtp_server, settings):
+    server = smtp_server()
+    point_relay(sender, server.port)
+    settings.SPOOL_SMTP_NOOP_AFTER_SECONDS = 0
+    enqueue(sender, ["a@example.test"])
+    outbound.outbox_deliver_due()
+    [session] = [entry[0] for entry in smtp_connections._sessions.values()]
+    session._conn.sock.shutdown(socket.SHUT_RDWR)  # the connection died while idle
+    enqueue(sender, ["b@example.test"])
+    outbound.outbox_deliver_due()
+    assert len(server.handler.messages) == 2 and server.handler.hellos == 2
+    assert OutboxMessage.objects.filter(status="sent").count() == 2
+
+
+def test_claim_never_gives_a_row_twice(sender):
+    rows = [enqueue(sender, ["x@example.test"]) for _ in range(5)]
+    first = outbound.outbox_claim(limit=3)
+    second = outbound.outbox_claim(limit=10)
+    assert len(first) == 3 and len(second) == 2
+    assert {r.id for r in first} | {r.id for r in second} == {r.id for r in rows}
+    assert outbound.outbox_claim(limit=10) == []
+
+
+def test_scheduled_send_waits_for_not_before(sender):
+    later = timezone.now() + timedelta(hours=2)
+    row = enqueue(sender, ["x@example.test"])
+    OutboxMessage.objects.filter(id=row.id).update(not_before=later)
+    assert outbound.outbox_claim(limit=10) == []
+    OutboxMessage.objects.filter(id=row.id).update(not_before=timezone.now() - timedelta(seconds=1))
+    assert [r.id for r in outbound.outbox_claim(limit=10)] == [row.id]
+
+
+def test_enqueue_with_not_before_sets_the_schedule(sender):
+    account = sender.mail_accounts.get()
+    later = timezone.now() + timedelta(minutes=30)
+    row = outbound.outbox_enqueue(email=Email(sender=account.address, to=["x@example.test"], subject="later"),
+                                  relay=account, not_before=later)
+    assert row.next_attempt_at == later and outbound.outbox_claim(limit=5) == []
+
+
+def test_unreachable_relay_defers_with_backoff(sender):
+    point_relay(sender, free_port())  # nothing listens there
+    row = enqueue(sender, ["x@example.test"])
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "deferred" and row.attempts == 1 and row.last_code is None
+    assert "connection refused" in row.last_text
+    assert row.next_attempt_at > timezone.now() + timedelta(minutes=4)
+    assert row.delivery_attempts.get().outcome == "deferred"
+    assert outbound.outbox_claim(limit=10) == []  # not due before the backoff ends
+
+
+def test_refused_recipient_fails_with_a_bounce_in_the_senders_inbox(sender):
+    row = enqueue(sender, ["nobody@elsewhere.invalid"], subject="Lost letter")
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "failed" and row.last_code == 550 and not row.bounce_pending and row.bounced_at
+    bounce = Message.objects.get(account=row.relay, uid=f"bounce-{row.id}")
+    assert "Undelivered" in bounce.subject and "Lost letter" in bounce.subject
+    assert "nobody@elsewhere.invalid" in bounce.text and "550" in bounce.text and "relay access denied" in bounce.text
+    assert row.message_id in bounce.text  # the original headers
+
+
+def test_partial_refusal_records_each_recipient(sender, mail_sandbox):
+    good = make_user("good", sandbox=mail_sandbox).mail_accounts.get().address
+    row = enqueue(sender, [good, "nobody@elsewhere.invalid"])
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert row.outcomes[good]["status"] == "sent"
+    assert row.outcomes["nobody@elsewhere.invalid"]["status"] == "failed"
+    assert row.outcomes["nobody@elsewhere.invalid"]["code"] == 550
+    assert row.delivery_attempts.get().refused["nobody@elsewhere.invalid"][0] == 550
+    assert Message.objects.filter(account=row.relay, uid=f"bounce-{row.id}").exists()
+
+
+def test_partial_4xx_retries_only_the_deferred_recipient(sender, smtp_sink):
+    sink = smtp_sink()
+    account = point_relay(sender, sink.port)
+    row = enqueue(sender, ["a@example.test", "b@example.test"])
+    OutboxMessage.objects.filter(id=row.id).update(outcomes={"a@example.test": {"status": "sent", "code": 250, "text": "ok"}})
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "sent" and account.id == row.relay_id
+    dumped = sink.messages()
+    assert len(dumped) == 1 and b"X-Rcpt-Args: <b@example.test>" in dumped[0] and b"<a@example.test>" not in dumped[0].split(b"\r\n\r\n")[0].split(b"Received")[0]
+
+
+def test_lifetime_ran_out_expires_with_a_bounce(sender):
+    point_relay(sender, free_port())
+    row = enqueue(sender, ["x@example.test"], subject="Too late")
+    OutboxMessage.objects.filter(id=row.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    outbound.outbox_deliver_due()
+    row.refresh_from_db()
+    assert row.status == "expired" and row.outcomes["x@example.test"]["status"] == "expired"
+    bounce = Message.objects.get(account=row.relay, uid=f"bounce-{row.id}")
+    assert "lifetime" in bounce.text and "connection refused" in bounce.text
+
+
+def test_retry_delay_doubles_and_is_capped(settings):
+    settings.SPOOL_RETRY_BASE_SECONDS = 300
+    settings.SPOOL_RETRY_MAX_SECONDS = 4000
+    assert [outbound.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 5, 6, 40)] == [
+        300, 600, 1200, 2400, 4000, 4000, 4000]
+
+
+def test_sweeper_requeues_rows_whose_lease_ran_out(sender):
+    row = enqueue(sender, ["x@example.test"])
+    assert outbound.outbox_claim(limit=1)
+    OutboxMessage.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert outbound.outbox_sweep() == 1
+    row.refresh_from_db()
+    assert row.status == "queued" and row.claim_token is None
+
+
+def test_sweeper_records_a_receipted_row_as_sent_instead_of_sending_it_again(sender):
+    """The worker died after the relay's 250 and its receipt, before the batch was recorded."""
+    row = enqueue(sender, ["x@example.test"])
+    [claimed] = outbound.outbox_claim(limit=1)
+    outbound._write_receipt(claimed, token=claimed.claim_token, at=timezone.now())
+    OutboxMessage.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert outbound.outbox_sweep() == 0  # nothing due: it is sent
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 1 and row.outcomes["x@example.test"]["status"] == "sent"
+    assert "receipt" in row.delivery_attempts.get().text
+    assert not OutboxReceipt.objects.exists()
+
+
+def test_sweeper_stores_an_owed_bounce(sender):
+    row = enqueue(sender, ["x@example.test"])
+    OutboxMessage.objects.filter(id=row.id).update(
+        status="failed", bounce_pending=True, outcomes={"x@example.test": {"status": "failed", "code": 554, "text": "no"}})
+    outbound.outbox_sweep()
+    row.refresh_from_db()
+    assert not row.bounce_pending and Message.objects.filter(uid=f"bounce-{row.id}").count() == 1
+    outbound.outbox_sweep()
+    assert Message.objects.filter(uid=f"bounce-{row.id}").count() == 1
+
+
+def test_a_lost_lease_is_noticed_and_the_row_is_not_sent(sender, smtp_sink, settings):
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(2)]
+    claimed = outbound.outbox_claim(limit=2)
+    # Meanwhile the lease of the second ran out and another worker took it.
+    OutboxMessage.objects.filter(id=rows[1].id).update(claim_token=None, status="queued")
+    settings.SPOOL_LEASE_SECONDS = 0  # renew before every message
+    outbound.outbox_deliver_rows(rows=claimed)
+    assert sink.wait_for_count(1) == 1 and sink.message_ids() == [rows[0].message_id]
+    rows[1].refresh_from_db()
+    assert rows[1].status == "queued"
+
+
+def test_attachments_are_stored_once_by_content_hash(sender, smtp_sink):
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    pdf = bytes(range(256)) * 200  # 51 KB
+    rows = [enqueue(sender, [f"r{i}@example.test"], subject=f"Report {i}",
+                    attachments=[Attachment("report.pdf", "application/pdf", pdf)]) for i in range(3)]
+    assert OutboxBlob.objects.count() == 1
+    blob = OutboxBlob.objects.get()
+    assert blob.sha256 == hashlib.sha256(bytes(blob.data)).hexdigest()
+    assert all(len(bytes(r.raw)) < 2000 for r in OutboxMessage.objects.all())
+    originals = {r.message_id: r for r in rows}
+    outbound.outbox_deliver_due()
+    assert sink.wait_for_count(3) == 3
+    for dumped in sink.messages():
+        parsed = Email.parse(dumped.split(b"\r\n", 5)[-1] if False else dumped)
+        assert parsed.attachments and parsed.attachments[0].data == pdf
+        assert parsed.message_id in originals
+    assert queue_ops.outbox_delete(ids=[r.id for r in rows]) == 3
+    assert outbound.outbox_blobs_collect(older_than_seconds=0) == 1
+
+
+def test_stored_message_is_rebuilt_byte_for_byte(sender):
+    data = b"%PDF" + bytes(range(256)) * 40
+    email = Email(sender="a@example.test", to=["b@example.test"], subject="x", text="body",
+                  attachments=[Attachment("a.bin", "application/octet-stream", data),
+                               Attachment("b.bin", "application/octet-stream", data[::-1])])
+    raw = email.to_bytes()
+    row = outbound.outbox_enqueue(email=email, relay=sender.mail_accounts.get())
+    row = OutboxMessage.objects.prefetch_related("parts__blob").get(id=row.id)
+    assert row.parts.count() == 2 and outbound.outbox_raw(row) == raw
+
+
+def test_site_mail_goes_through_the_spool(db, settings):
+    from mailsite import settings as site_settings
+
+    assert site_settings.EMAIL_BACKEND == "spooler.backend.EmailBackend"
+    settings.EMAIL_BACKEND = site_settings.EMAIL_BACKEND  # pytest-django swaps in locmem for tests
+    sent = mail.send_mail("Password reset", "Click here", "noreply@example.test", ["user@example.test"])
+    assert sent == 1
+    row = OutboxMessage.objects.get()
+    assert row.relay is None and row.recipients == ["user@example.test"] and row.subject == "Password reset"
+    assert b"Click here" in bytes(row.raw)
+
+
+def test_site_mail_failure_is_logged_not_bounced(db, settings, smtp_sink, caplog):
+    sink = smtp_sink("-f", "RCPT")
+    settings.EMAIL_BACKEND = "spooler.backend.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    mail.send_mail("Welcome", "Hi", "noreply@example.test", ["user@example.test"])
+    outbound.outbox_deliver_due()
+    row = OutboxMessage.objects.get()
+    assert row.status == "failed" and row.bounced_at and not Message.objects.exists()
+    assert "no inbox to bounce to" in caplog.text
+
+
+def test_header_injection_in_site_mail_is_refused(db, settings):
+    settings.EMAIL_BACKEND = "spooler.backend.EmailBackend"
+    with pytest.raises(ValueError):
+        mail.send_mail("Hi\r\nBcc: victim@example.test", "x", "noreply@example.test", ["user@example.test"])
+    assert not OutboxMessage.objects.exists()
+    assert not DeliveryAttempt.objects.exists()
+
+
+def test_a_batch_stopped_early_records_what_was_sent_and_requeues_the_rest(sender, smtp_sink, monkeypatch):
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(3)]
+    real = outbound._deliver_one
+    calls = []
+
+    def deliver_one(batch, session, row):
+        calls.append(row.id)
+        if len(calls) == 2:
+            raise RuntimeError("the task's soft time limit")
+        return real(batch, session, row)
+
+    monkeypatch.setattr(outbound, "_deliver_one", deliver_one)
+    with pytest.raises(RuntimeError):
+        outbound.outbox_deliver_due()
+    got = {r.id: r.status for r in OutboxMessage.objects.all()}
+    assert got == {rows[0].id: "sent", rows[1].id: "queued", rows[2].id: "queued"}
+    assert sink.wait_for_count(1) == 1
