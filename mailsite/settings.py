@@ -164,11 +164,32 @@ SPOOL_LEASE_SECONDS = env.int("SPOOL_LEASE_SECONDS", default=600)
 SPOOL_RETRY_BASE_SECONDS = env.int("SPOOL_RETRY_BASE_SECONDS", default=300)
 SPOOL_RETRY_MAX_SECONDS = env.int("SPOOL_RETRY_MAX_SECONDS", default=4000)
 SPOOL_LIFETIME_SECONDS = env.int("SPOOL_LIFETIME_SECONDS", default=5 * 24 * 3600)
+# A reused SMTP connection idle longer than this is checked with NOOP before the next message.
+SPOOL_SMTP_NOOP_AFTER_SECONDS = env.float("SPOOL_SMTP_NOOP_AFTER_SECONDS", default=30.0)
+# One delivery task drains the spool at most this long, then hands over to a fresh task (time limits).
+SPOOL_DRAIN_SECONDS = env.float("SPOOL_DRAIN_SECONDS", default=120.0)
+# Wake-ups published by one process are coalesced: at most one per this interval (a trailing one is never lost).
+SPOOL_WAKE_COALESCE_SECONDS = env.float("SPOOL_WAKE_COALESCE_SECONDS", default=0.2)
+# Rows held back by a relay's limits (spooler.RelayLimit, in the admin) are tried again after this.
+SPOOL_LIMIT_RETRY_SECONDS = env.float("SPOOL_LIMIT_RETRY_SECONDS", default=5.0)
+# Part bodies (attachments) of at least this many bytes are stored once by content hash.
+SPOOL_BLOB_MIN_BYTES = env.int("SPOOL_BLOB_MIN_BYTES", default=4096)
+# The sender of bounce notices put into a sender's webmail inbox.
+SPOOL_BOUNCE_FROM = env("SPOOL_BOUNCE_FROM", default="Mail Delivery System <mailer-daemon@example.test>")
 
 POLL_LOCK_SECONDS = env.int("POLL_LOCK_SECONDS", default=600)
 POLL_MAX_MESSAGES = env.int("POLL_MAX_MESSAGES", default=500)
+# One poll session stops taking new messages after this many seconds, closes with QUIT/LOGOUT; the next continues.
+POLL_SESSION_SECONDS = env.float("POLL_SESSION_SECONDS", default=120.0)
+# A failing account is polled again after this backoff: doubles from the base up to the cap.
+POLL_RETRY_BASE_SECONDS = env.int("POLL_RETRY_BASE_SECONDS", default=60)
+POLL_RETRY_MAX_SECONDS = env.int("POLL_RETRY_MAX_SECONDS", default=3600)
+# Fault tests only: sleep this long after retrieving each message, so a test can kill a poll half-way. 0 otherwise.
+POLL_TEST_STORE_DELAY_SECONDS = env.float("POLL_TEST_STORE_DELAY_SECONDS", default=0.0)
 MAX_MESSAGE_BYTES = env.int("MAX_MESSAGE_BYTES", default=50 * 1024 * 1024)
 MAIL_TIMEOUT = env.float("MAIL_TIMEOUT", default=30.0)
+# Attachments of fetched mail, stored once per content hash through Django's default storage (never served directly).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
 # --- Dev mail sandbox (manage.py devmail): aiosmtpd + a private Dovecot under var/.
 DEVMAIL_DIR = env.path("DEVMAIL_DIR", default=VAR_DIR / "devmail")

@@ -1,12 +1,20 @@
 """Thin Celery tasks: they take ids and call a service. The database row is the truth."""
-from celery import shared_task
+import logging
 
-from spooler.services import inbound, outbound
+from celery import shared_task
+from celery.signals import worker_process_shutdown
+
+from spooler.services import inbound, outbound, smtp_connections
 
 
 @shared_task(name="spooler.tasks.deliver_due")
 def deliver_due() -> int:
     return outbound.outbox_deliver_due()
+
+
+@worker_process_shutdown.connect
+def _close_smtp_connections(**_kwargs) -> None:
+    smtp_connections.close_sessions()  # say QUIT to the relays this process kept connections to
 
 
 @shared_task(name="spooler.tasks.sweep_outbox")
@@ -15,13 +23,25 @@ def sweep_outbox() -> int:
 
 
 @shared_task(name="spooler.tasks.poll_account")
-def poll_account(account_id: int) -> int | None:
-    return inbound.account_poll(account_id=account_id)
+def poll_account(account_id: int, due_only: bool = False) -> int | None:
+    """Poll one account. due_only (beat): skip it unless due. A poll stopped at its cap queues the next one."""
+    result = inbound.account_poll(account_id=account_id, due_only=due_only)
+    if result is not None and result.more and result.stored and not result.error:
+        _queue_poll(account_id)
+    return result.stored if result is not None else None
 
 
 @shared_task(name="spooler.tasks.poll_due_accounts")
 def poll_due_accounts() -> int:
     ids = inbound.accounts_due_for_poll()
     for account_id in ids:
-        poll_account.delay(account_id)
+        _queue_poll(account_id)
     return len(ids)
+
+
+def _queue_poll(account_id: int) -> None:
+    try:
+        poll_account.apply_async(args=[account_id], kwargs={"due_only": True}, retry=False)
+    except Exception:  # noqa: BLE001 - beat queues it again
+        inbound.account_unqueue(account_id=account_id)
+        logging.getLogger(__name__).warning("could not queue a poll of account %s", account_id, exc_info=True)

@@ -5,5 +5,7 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.celery_worker",
     "tests.fixtures.users",
+    "tests.fixtures.smtp_sink",
+    "tests.fixtures.smtp_servers",
     "tests.fixtures.browser",
 ]

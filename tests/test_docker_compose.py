@@ -142,3 +142,10 @@ def test_web_runs_gunicorn_published_on_loopback_only(rendered):
     assert words[:1] == ["gunicorn"] and "0.0.0.0:8000" in words, words
     ports = [w for w in _words(_key(web, "ports"))]
     assert ports and all(p.startswith("127.0.0.1:") for p in ports), ports
+
+
+def test_web_and_worker_share_the_attachment_store(rendered):
+    # The worker stores attachments of fetched mail; web serves them.
+    services = _services(rendered)
+    for name in ("web", "worker"):
+        assert "media:/app/var/media" in _key(services[name], "volumes"), name

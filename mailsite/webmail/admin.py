@@ -1,21 +1,76 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.webmail import selectors, services
+from mailsite.webmail.models import Attachment, MailAccount, Message
+
+
+class MailAccountForm(forms.ModelForm):
+    class Meta:
+        model = MailAccount
+        fields = "__all__"
+        widgets = {
+            "incoming_password": forms.PasswordInput(render_value=True),
+            "smtp_password": forms.PasswordInput(render_value=True),
+        }
 
 
 @admin.register(MailAccount)
 class MailAccountAdmin(admin.ModelAdmin):
-    list_display = ["address", "user", "incoming_protocol", "incoming_host", "last_polled_at", "last_poll_error"]
+    form = MailAccountForm
+    list_display = ["address", "user", "incoming_protocol", "incoming_host", "poll_status", "last_polled_at",
+                    "poll_failures", "next_poll_at"]
+    list_filter = ["incoming_protocol", "delete_after_download"]
     search_fields = ["address", "user__username"]
-    exclude = ["poll_lease_until"]
+    actions = ["poll_now"]
+    readonly_fields = ["poll_status", "last_polled_at", "last_success_at", "last_poll_error", "last_poll_error_detail",
+                       "poll_notice", "poll_failures", "next_poll_at", "last_poll_fetched", "sync_done", "sync_total"]
+    fieldsets = [
+        (None, {"fields": ["user", "address", "display_name"]}),
+        ("Incoming server", {"fields": ["incoming_protocol", "incoming_host", "incoming_port", "incoming_security",
+                                        "incoming_username", "incoming_password"]}),
+        ("Polling", {"fields": ["poll_interval", "delete_after_download", "delete_after_days", "imap_folders"]}),
+        ("Status", {"fields": readonly_fields}),
+        ("Outgoing server", {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password"]}),
+    ]
+
+    @admin.display(description="status")
+    def poll_status(self, obj):
+        return selectors.account_status(obj)["text"]
+
+    @admin.action(description="Poll the selected accounts now")
+    def poll_now(self, request, queryset):
+        from mailsite.celery import app as celery_app
+
+        queued = 0
+        for account_id in queryset.values_list("id", flat=True):
+            try:
+                celery_app.send_task(services.POLL_TASK, args=[account_id], retry=False)
+                queued += 1
+            except Exception:  # noqa: BLE001 - beat polls anyway
+                self.message_user(request, "Could not reach the mail worker.", messages.WARNING)
+                break
+        self.message_user(request, f"{queued} poll(s) queued.")
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    fields = ["safe_filename", "filename", "content_type", "size", "sha256"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["subject", "sender", "account", "fetched_at", "parse_error"]
-    list_filter = ["parse_error", "account"]
-    search_fields = ["subject", "sender", "message_id"]
-    exclude = ["raw_compressed"]
+    list_display = ["subject", "sender", "account", "folder", "fetched_at", "size", "parse_error", "too_large", "on_server"]
+    list_filter = ["parse_error", "too_large", "on_server", "has_attachments", "account"]
+    search_fields = ["subject", "sender", "message_id", "uid"]
+    exclude = ["raw_compressed", "html"]
+    inlines = [AttachmentInline]
 
     def has_add_permission(self, request):
         return False

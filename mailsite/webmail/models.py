@@ -1,8 +1,9 @@
-"""The reader's side: mail accounts and the messages fetched into them."""
+"""The reader's side: mail accounts, the messages fetched into them, and their attachments."""
 import zlib
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Security(models.TextChoices):
@@ -14,6 +15,10 @@ class Security(models.TextChoices):
 class Protocol(models.TextChoices):
     POP3 = "pop3", "POP3"
     IMAP = "imap", "IMAP"
+
+
+def default_imap_folders():
+    return ["INBOX"]
 
 
 class MailAccount(models.Model):
@@ -36,11 +41,37 @@ class MailAccount(models.Model):
     smtp_password = models.CharField(max_length=255, blank=True)
     smtp_security = models.CharField(max_length=8, choices=Security.choices, default=Security.STARTTLS)
 
-    # Poll bookkeeping: a lease so that one poll per account runs at a time.
+    # How to poll.
+    poll_interval = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds between polls. Empty: every POLL_INTERVAL_SECONDS (the beat interval)."
+    )
+    delete_after_download = models.BooleanField(
+        default=False, help_text="Delete each message from the server once it is stored here. Off: leave mail on the server."
+    )
+    delete_after_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leaving mail on the server: delete it from there this many days after download."
+    )
+    imap_folders = models.JSONField(
+        default=default_imap_folders, blank=True, help_text="IMAP folders to sync (POP3 reads the inbox only)."
+    )
+
+    # Poll bookkeeping. A lease so that one poll per account runs at a time (renewed while it runs);
+    # poll_queued_at keeps beat from queueing an account again while its poll is waiting in the queue.
     poll_lease_until = models.DateTimeField(null=True, blank=True)
+    poll_queued_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    # In plain words for the user ("Wrong user name or password ..."); the server's own text is in the detail.
     last_poll_error = models.TextField(blank=True)
+    last_poll_error_detail = models.TextField(blank=True)
+    # Something the user should know that is not an error (e.g. "the server cannot delete safely").
+    poll_notice = models.TextField(blank=True)
+    poll_failures = models.PositiveIntegerField(default=0, help_text="Failed polls in a row (for the backoff).")
     last_poll_fetched = models.PositiveIntegerField(default=0)
+    # Sync progress: of the messages on the server at the last listing, how many are stored here.
+    sync_done = models.PositiveIntegerField(default=0)
+    sync_total = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -54,16 +85,40 @@ class MailAccount(models.Model):
     def from_header(self) -> str:
         return f"{self.display_name} <{self.address}>" if self.display_name else self.address
 
+    @property
+    def folders(self) -> list[str]:
+        """The folders a poll reads: IMAP's configured ones (INBOX if none), POP3's one maildrop."""
+        if self.incoming_protocol != Protocol.IMAP:
+            return ["INBOX"]
+        return [f for f in (self.imap_folders or []) if isinstance(f, str) and f.strip()] or ["INBOX"]
+
+    @property
+    def polling(self) -> bool:
+        return bool(self.poll_lease_until and self.poll_lease_until > timezone.now())
+
+    @property
+    def sync_in_progress(self) -> bool:
+        return self.sync_total > 0 and self.sync_done < self.sync_total
+
 
 class Message(models.Model):
     """A message fetched from an account's server. The raw bytes are kept; parsed fields are for display."""
 
-    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages")
-    # Server identity: the POP3 UIDL, or "UIDVALIDITY:UID" for IMAP. Unique per account: no duplicates.
+    # No index of its own: the unique (account, folder, uid) and (account, -fetched_at) indexes start with it.
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    # Where it is on the server: "INBOX" for POP3 (its one maildrop) and for IMAP's inbox, the folder name for
+    # other IMAP folders, "" for messages that never were on a server (bounce notices).
+    folder = models.CharField(max_length=255, blank=True, default="")
+    # Server identity within the folder: the POP3 UIDL ("sha256:<hash>" on servers without UIDL), or
+    # "UIDVALIDITY:UID" for IMAP. Unique per account and folder: nothing is stored twice.
     uid = models.CharField(max_length=255)
+    # False once deleted from the server (by us, or found missing from a complete listing).
+    on_server = models.BooleanField(default=True)
     raw_compressed = models.BinaryField()
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField()
+    # Over MAX_MESSAGE_BYTES by its announced size: not downloaded; the row tells the user it exists.
+    too_large = models.BooleanField(default=False)
 
     sender = models.CharField(max_length=998, blank=True)
     to = models.TextField(blank=True)
@@ -71,7 +126,13 @@ class Message(models.Model):
     subject = models.CharField(max_length=998, blank=True)
     date = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    # The thread: a hash of the References root (else In-Reply-To, own Message-ID, normalized subject).
+    conversation_id = models.CharField(max_length=64, blank=True)
     text = models.TextField(blank=True)
+    # As sent; never put on a page as is (it would be sanitised first; the pages show text only).
+    html = models.TextField(blank=True)
     snippet = models.CharField(max_length=200, blank=True)
     has_html = models.BooleanField(default=False)
     has_attachments = models.BooleanField(default=False)
@@ -82,12 +143,37 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-fetched_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["account", "uid"], name="message_unique_uid_per_account")]
-        indexes = [models.Index(fields=["account", "-fetched_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "folder", "uid"], name="message_unique_uid_per_folder")
+        ]
+        indexes = [
+            models.Index(fields=["account", "-fetched_at"]),
+            models.Index(fields=["account", "conversation_id"], name="message_conversation"),
+        ]
 
     def __str__(self):
         return self.subject or "(no subject)"
 
     @property
     def raw(self) -> bytes:
-        return zlib.decompress(bytes(self.raw_compressed))
+        data = bytes(self.raw_compressed)
+        return zlib.decompress(data) if data else b""
+
+
+class Attachment(models.Model):
+    """One attachment of a stored message. The bytes live once per content hash in Django's storage."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=1000, blank=True, help_text="As sent: never used as a path.")
+    safe_filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    content_id = models.CharField(max_length=998, blank=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    file = models.FileField(max_length=255)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.safe_filename

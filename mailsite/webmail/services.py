@@ -27,7 +27,10 @@ def message_mark_seen(*, message: Message) -> None:
 
 
 def accounts_check_now(*, user) -> int:
-    """Ask the worker to poll the user's accounts now. Never raises if the broker is down."""
+    """Ask the worker to poll the user's accounts now (whatever their schedule or backoff).
+
+    Never raises if the broker is down: beat polls anyway. Returns how many polls were queued.
+    """
     ids = list(MailAccount.objects.filter(user=user).values_list("id", flat=True))
     for account_id in ids:
         try:
@@ -36,3 +39,23 @@ def accounts_check_now(*, user) -> int:
             logger.warning("could not publish a poll request", exc_info=True)
             return 0
     return len(ids)
+
+
+SETTINGS_FIELDS = (
+    "incoming_protocol", "incoming_security", "incoming_port", "incoming_username",
+    "poll_interval", "delete_after_download", "delete_after_days", "imap_folders",
+)
+
+
+def account_settings_update(*, account: MailAccount, new_password: str = "", **changes) -> MailAccount:
+    """Change how an account is polled. Its backoff is forgotten and it is polled at the next beat."""
+    for name, value in changes.items():
+        if name not in SETTINGS_FIELDS:
+            raise ValueError(f"{name} is not a setting users change")
+        setattr(account, name, value)
+    if new_password:
+        account.incoming_password = new_password
+    account.poll_failures = 0
+    account.next_poll_at = None
+    account.save()
+    return account

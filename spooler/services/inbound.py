@@ -1,125 +1,449 @@
-"""Inbound mail: poll an account's POP3/IMAP server and store each new message in the database.
+"""Inbound mail: poll an account's POP3/IMAP server into the database, with no loss and no duplicates.
 
-Order: list → skip what is stored → retrieve → store and commit. Identity is the POP3 UIDL or IMAP
-UIDVALIDITY:UID under a unique constraint, so a poll that dies half-way stores nothing twice.
-Mail is left on the server (deleting after download comes with the inbound issue).
+Order, per message: retrieve → store and commit → only then DELE (POP3) or flag \\Deleted (IMAP, expunged at
+LOGOUT) → QUIT/LOGOUT. Messages are committed in small batches; nothing of a batch is deleted on the server
+before the batch is committed. A crash anywhere therefore loses nothing: what was not committed is still on
+the server, and what was committed is known by its identity, so the next poll stores nothing twice (and, in
+delete mode, deletes what was stored but not yet deleted).
+
+Identity, unique per (account, folder, uid) in the database:
+- POP3: the UIDL. A server without UIDL (CAPA checked) is read in leave-on-server mode only, each message
+  keyed by the SHA-256 of its bytes ("sha256:<hex>", "#2", "#3"... for identical copies).
+- IMAP: "UIDVALIDITY:UID" per folder. When UIDVALIDITY changes (or a POP3 server renumbers its UIDLs),
+  the old keys vanish from the listing: a new key whose bytes hash to a stored message that is no longer
+  listed re-keys that row instead of storing a copy; only truly new messages are stored.
+
+One poll per account at a time: a lease (poll_lease_until) taken by a conditional UPDATE, renewed while the
+poll runs and released by its holder only. Each poll is capped in messages (POLL_MAX_MESSAGES) and seconds
+(POLL_SESSION_SECONDS), then closes the session cleanly; the next poll continues. A failing account backs off
+exponentially (POLL_RETRY_BASE_SECONDS doubling up to POLL_RETRY_MAX_SECONDS); errors are kept in plain words.
 """
+import dataclasses
 import hashlib
-import html
 import logging
-import re
-import zlib
-from datetime import timedelta
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 
-import nh3
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from mailsite.webmail.models import MailAccount, Message
-from spooler.services.relays import incoming_session
-from spooler.sessions import Email, IMAPSession, SessionError
+from spooler.services import inbound_errors
+from spooler.services.inbound_sources import batch_candidates, incoming_session
+from spooler.sessions.reading import read_ahead
+from spooler.services.inbound_store import (  # noqa: F401 - html_to_text, snippet: public helpers
+    Prepared,
+    html_to_text,
+    message_prepare,
+    messages_insert,
+    placeholder_prepare,
+    snippet,
+)
+from spooler.sessions import AuthenticationError, IMAPSession, MessageTooLarge, PermanentError, SessionError
 
 logger = logging.getLogger(__name__)
 
 POLL_TASK = "spooler.tasks.poll_account"
-SNIPPET_CHARS = 140
+# A batch is committed when it holds this many messages or bytes, or is this old.
+BATCH_MESSAGES = 100
+BATCH_BYTES = 8 * 1024 * 1024
+BATCH_SECONDS = 1.0
+# How many upcoming messages the POP3 session may ask for ahead (it caps the bytes itself).
+READ_AHEAD = 32
 
 
-def account_poll(*, account_id: int) -> int | None:
-    """Fetch new mail of one account. Returns the number stored, or None if another poll holds the lock."""
-    now = timezone.now()
-    # One poll per account at a time: a lease taken by a conditional UPDATE, released at the end.
-    won = (
-        MailAccount.objects.filter(id=account_id)
-        .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
-        .update(poll_lease_until=now + timedelta(seconds=settings.POLL_LOCK_SECONDS))
-    )
-    if not won:
+@dataclasses.dataclass
+class PollResult:
+    stored: int = 0
+    more: bool = False  # stopped at a cap: the next poll continues
+    error: str = ""
+
+
+class LeaseLost(Exception):
+    """Another poll took this account's lease (ours expired): stop without touching the account."""
+
+
+# --- public services -------------------------------------------------------------------------------------
+
+def account_poll(*, account_id: int, due_only: bool = False) -> PollResult | None:
+    """Fetch new mail of one account. None if another poll holds the lease (or, with due_only, it is not due)."""
+    lease = _lease_take(account_id, due_only=due_only)
+    if lease is None:
         return None
     account = MailAccount.objects.get(id=account_id)
-    stored = 0
-    error = ""
+    poll = _Poll(account, lease)
+    error = detail = ""
     try:
-        stored = _fetch_new(account)
-    except SessionError as exc:
-        error = str(exc)
-        logger.warning("poll of %s failed: %s", account.address, error)
+        poll.run()
+    except LeaseLost:
+        logger.warning("poll of %s lost its lease; another poll continues", account.address)
+        return poll.result
+    except Exception as exc:  # noqa: BLE001 - recorded for the user and the admin; the next poll retries
+        error, detail = inbound_errors.describe(exc), inbound_errors.detail(exc)
+        if isinstance(exc, SessionError):
+            logger.warning("poll of %s failed: %s", account.address, detail)
+        else:
+            logger.exception("poll of %s failed", account.address)
     finally:
-        MailAccount.objects.filter(id=account_id).update(
-            poll_lease_until=None, last_polled_at=timezone.now(), last_poll_error=error, last_poll_fetched=stored
-        )
-    return stored
-
-
-def _fetch_new(account: MailAccount) -> int:
-    stored = 0
-    with incoming_session(account) as session:
-        prefix = f"{session.uidvalidity}:" if isinstance(session, IMAPSession) else ""
-        listing = [(prefix + uid, uid, size) for uid, size in session.uidl()]
-        known = set(
-            Message.objects.filter(account=account, uid__in=[key for key, _, _ in listing]).values_list("uid", flat=True)
-        )
-        for key, uid, size in listing:
-            if key in known:
-                continue
-            if size > settings.MAX_MESSAGE_BYTES:
-                logger.warning("%s: message %s is %s bytes, over MAX_MESSAGE_BYTES; left on the server", account, uid, size)
-                continue
-            if stored >= settings.POLL_MAX_MESSAGES:
-                break  # the next poll continues where this one stopped
-            if message_store(account=account, uid=key, raw=session.retrieve(uid)):
-                stored += 1
-    return stored
-
-
-def message_store(*, account: MailAccount, uid: str, raw: bytes) -> Message | None:
-    """Parse and store one fetched message; never raises on bad mail. None if it was stored already."""
-    parsed = Email.parse(raw)
-    text = parsed.text or ""
-    if not text.strip() and parsed.html:
-        text = html_to_text(parsed.html)
-    try:
-        with transaction.atomic():
-            return Message.objects.create(
-                account=account,
-                uid=uid,
-                raw_compressed=zlib.compress(raw, 6),
-                sha256=hashlib.sha256(raw).hexdigest(),
-                size=len(raw),
-                sender=(parsed.sender or "")[:998],
-                to=", ".join(parsed.to or []),
-                cc=", ".join(parsed.cc or []),
-                subject=(parsed.subject or "")[:998],
-                date=parsed.date,
-                message_id=(parsed.message_id or "")[:998],
-                text=text,
-                snippet=snippet(text),
-                has_html=bool(parsed.html),
-                has_attachments=bool(parsed.attachments),
-                parse_error=bool(parsed.defects),
-                defects="\n".join(parsed.defects or []),
-            )
-    except IntegrityError:
-        return None  # a concurrent or earlier poll stored it: identity is unique
-
-
-def html_to_text(markup: str) -> str:
-    """The text nh3 leaves when it strips every tag (script and style bodies go with their tags)."""
-    cleaned = nh3.clean(markup, tags=set(), attributes={})
-    return html.unescape(cleaned).strip()
-
-
-def snippet(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()[:SNIPPET_CHARS]
+        poll.result.error = error
+        _finish(account, poll, error=error, detail=detail)
+    return poll.result
 
 
 def accounts_due_for_poll() -> list[int]:
-    """Accounts with no poll running. The beat interval is the poll interval."""
+    """Accounts due for a poll (their interval or backoff is over, no poll running, not queued already).
+
+    They are marked queued (poll_queued_at) in the same UPDATE, so that beat does not queue them again while
+    their poll waits in the queue; a queue mark older than POLL_LOCK_SECONDS is ignored (a lost message).
+    """
     now = timezone.now()
-    return list(
-        MailAccount.objects.filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now)).values_list(
-            "id", flat=True
-        )
+    horizon = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)  # due by the next beat: poll now
+    stale_queue = now - timedelta(seconds=settings.POLL_LOCK_SECONDS)
+    marked = (
+        MailAccount.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
+        .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
+        .filter(Q(poll_queued_at__isnull=True) | Q(poll_queued_at__lt=stale_queue))
+        .update(poll_queued_at=now)
     )
+    if not marked:
+        return []
+    return list(MailAccount.objects.filter(poll_queued_at=now).values_list("id", flat=True))
+
+
+def account_unqueue(*, account_id: int) -> None:
+    """Forget the queue mark (the wake-up could not be published): beat will queue the account again."""
+    MailAccount.objects.filter(id=account_id).update(poll_queued_at=None)
+
+
+def message_store(*, account: MailAccount, uid: str, raw: bytes, folder: str = "") -> Message | None:
+    """Parse and store one message that is on no server (a bounce notice). Never raises on bad mail.
+
+    None if (account, folder, uid) is stored already. Committed when it returns (unless called inside the
+    caller's own transaction).
+    """
+    prepared = message_prepare(account=account, folder=folder, uid=uid, raw=raw, on_server=False)
+    stored = messages_insert([prepared])[0]
+    return stored.message() if stored is not None else None
+
+
+def retry_delay(failures: int) -> int:
+    """Seconds before the next poll of an account that failed ``failures`` times in a row."""
+    if failures <= 0:
+        return 0
+    return min(settings.POLL_RETRY_MAX_SECONDS, settings.POLL_RETRY_BASE_SECONDS * 2 ** min(failures - 1, 30))
+
+
+# --- the lease ---------------------------------------------------------------------------------------------
+
+def _lease_take(account_id: int, *, due_only: bool) -> datetime | None:
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.POLL_LOCK_SECONDS)
+    free = MailAccount.objects.filter(id=account_id).filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
+    if due_only:
+        horizon = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)
+        free = free.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
+    if free.update(poll_lease_until=lease, poll_queued_at=None):
+        return lease
+    if due_only:
+        MailAccount.objects.filter(id=account_id).update(poll_queued_at=None)
+    return None
+
+
+def _finish(account: MailAccount, poll: "_Poll", *, error: str, detail: str) -> None:
+    """Release the lease (ours only: poll.lease is the last one we renewed) and record the outcome."""
+    now = timezone.now()
+    interval = account.poll_interval or settings.POLL_INTERVAL_SECONDS
+    fields = dict(
+        poll_lease_until=None,
+        last_polled_at=now,
+        last_poll_fetched=poll.result.stored,
+        last_poll_error=error,
+        last_poll_error_detail=detail,
+        poll_notice=poll.notice,
+    )
+    if poll.total is not None:
+        fields.update(sync_done=poll.done, sync_total=poll.total)
+    if error:
+        failures = account.poll_failures + 1
+        fields.update(poll_failures=failures, next_poll_at=now + timedelta(seconds=max(interval, retry_delay(failures))))
+    else:
+        fields.update(poll_failures=0, last_success_at=now,
+                      next_poll_at=now if poll.result.more else now + timedelta(seconds=interval))
+    MailAccount.objects.filter(id=account.id, poll_lease_until=poll.lease).update(**fields)
+
+
+# --- one poll ----------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class _Row:
+    id: int
+    uid: str
+    sha256: str
+    on_server: bool
+    too_large: bool
+    fetched_at: datetime
+    size: int
+
+
+class _Poll:
+    def __init__(self, account: MailAccount, lease: datetime):
+        self.account = account
+        self.lease = lease
+        self.result = PollResult()
+        self.notice = ""
+        # Limits read once per poll (settings are a lazy object: costly in a loop of thousands).
+        self.deadline = time.monotonic() + settings.POLL_SESSION_SECONDS
+        self.max_messages = settings.POLL_MAX_MESSAGES
+        self.max_bytes = settings.MAX_MESSAGE_BYTES
+        self.test_delay = settings.POLL_TEST_STORE_DELAY_SECONDS
+        self.total: int | None = None  # messages on the server (listed so far), for the progress line
+        self.done = 0  # of those, how many are stored
+        self.last_checkpoint = time.monotonic()
+        self.taken = 0  # messages fetched for storing (committed or in the open batch), against the cap
+
+    def budget_left(self) -> bool:
+        return self.taken < self.max_messages and time.monotonic() < self.deadline
+
+    def run(self) -> None:
+        for folder in self.account.folders:
+            if not self.budget_left():
+                self.result.more = True
+                return
+            _FolderSync(self, folder).run()
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Publish progress and renew the lease (one UPDATE). LeaseLost if another poll holds it now."""
+        now_m = time.monotonic()
+        if not force and now_m - self.last_checkpoint < 1.0:
+            return
+        self.last_checkpoint = now_m
+        lease = timezone.now() + timedelta(seconds=settings.POLL_LOCK_SECONDS)
+        fields = {"poll_lease_until": lease}
+        if self.total is not None:
+            fields.update(sync_done=self.done, sync_total=self.total)
+        if not MailAccount.objects.filter(id=self.account.id, poll_lease_until=self.lease).update(**fields):
+            raise LeaseLost()
+        self.lease = lease
+
+
+class _FolderSync:
+    """One session on one folder: list, delete what is stored and due for deletion, fetch what is new."""
+
+    def __init__(self, poll: _Poll, folder: str):
+        self.poll, self.folder, self.account = poll, folder, poll.account
+        self.session = incoming_session(self.account, folder)
+        self.batch: list[tuple[str, Prepared]] = []  # (server uid, prepared) not yet committed
+        self.batch_bytes = 0
+        self.batch_started = time.monotonic()
+        self.deleted_ids: list[int] = []  # rows whose deletion the server commits at close()
+        self.skipped = 0  # messages that could not be read this time (tried again next poll)
+        self.stopped = False  # the folder was not gone through to its end
+        self.fetched: dict[str, bytes] = {}  # IMAP: messages fetched ahead in one command, not yet stored
+        self.batching = hasattr(self.session, "retrieve_many")
+
+    # -- session life cycle: close cleanly (QUIT/LOGOUT) whatever happened, then record what it committed --
+
+    def run(self) -> None:
+        self.session.connect()
+        failure = None
+        try:
+            self.sync()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after closing the session cleanly
+            failure = exc
+            if isinstance(exc, SessionError) and self.batch:
+                try:  # the server went away: keep what was read whole (deleted on the server next time)
+                    self.flush(delete=False)
+                except Exception:  # noqa: BLE001 - the poll's own error is the one to report
+                    logger.warning("%s: could not store the messages read before the error", self.account, exc_info=True)
+        try:
+            self.session.close()  # POP3 QUIT commits DELEs; IMAP expunges what we flagged, then LOGOUT
+        except SessionError as exc:
+            failure = failure or exc  # deletions not committed: those rows stay on_server, deleted next poll
+        else:
+            if self.deleted_ids:
+                Message.objects.filter(id__in=self.deleted_ids).update(on_server=False)
+        if failure is not None:
+            raise failure
+
+    def sync(self) -> None:
+        session, account = self.session, self.account
+        listing = session.uidl()
+        if getattr(session, "content_keyed", False):
+            if account.delete_after_download or account.delete_after_days:
+                self.poll.notice = ("This server cannot identify messages (it has no UIDL): "
+                                    "mail is left on the server.")
+            return self.sync_by_content(listing)
+        prefix = f"{session.uidvalidity}:" if isinstance(session, IMAPSession) else ""
+        rows = self.stored_rows()
+        limit = self.poll.max_bytes
+        cutoff = (timezone.now() - timedelta(days=account.delete_after_days)) if account.delete_after_days else None
+        new, listed = [], set()
+        for uid, size in listing:
+            key = prefix + uid
+            listed.add(key)
+            row = rows.get(key)
+            if row is None:
+                new.append((uid, key, size, None))
+            elif row.too_large:
+                if size <= limit:  # the limit was raised since: fetch it now
+                    new.append((uid, key, size, row.id))
+            elif account.delete_after_download or (cutoff and row.fetched_at < cutoff):
+                session.delete(uid)  # stored before (perhaps by a poll that died before QUIT): delete, store nothing
+                self.deleted_ids.append(row.id)
+                self.poll.checkpoint()  # keeps the lease through a long run of deletions (at most once a second)
+        self.poll.total = (self.poll.total or 0) + len(listing)
+        self.poll.done += len(listing) - len(new)
+        self.poll.checkpoint(force=True)
+
+        # Rows still on the server by our records but not listed: re-keyed messages (UIDVALIDITY changed),
+        # or messages deleted by another client. Matched by content hash (placeholders by size), one to one.
+        gone = [row for key, row in rows.items() if row.on_server and key not in listed]
+        by_hash, by_size = defaultdict(list), defaultdict(list)
+        for row in gone:
+            (by_size[row.size] if row.too_large else by_hash[row.sha256]).append(row)
+
+        for index, (uid, key, size, replace_id) in enumerate(new):
+            if not self.poll.budget_left():
+                self.stopped = True
+                break
+            if size > limit:
+                if by_size.get(size):
+                    self.rekey(by_size[size].pop(), key)
+                else:
+                    self.add(uid, placeholder_prepare(account=account, folder=self.folder, uid=key, size=size))
+                continue
+            upcoming = [(u, s) for u, _, s, _ in new[index:index + 64]] if self.batching else ()
+            raw, real_size = self.retrieve(uid, upcoming)
+            if raw is None:
+                if real_size is not None:
+                    self.add(uid, placeholder_prepare(account=account, folder=self.folder, uid=key, size=real_size))
+                if self.stopped:
+                    break
+                continue
+            if not self.batching:
+                read_ahead(session, [(u, s) for u, _, s, _ in new[index + 1:index + 1 + READ_AHEAD] if s <= limit])
+            digest = hashlib.sha256(raw).hexdigest()
+            if by_hash.get(digest):
+                self.rekey(by_hash[digest].pop(), key, uid=uid)
+                continue
+            prepared = message_prepare(account=account, folder=self.folder, uid=key, raw=raw, sha256=digest)
+            prepared.replace_id = replace_id
+            del raw
+            self.add(uid, prepared)
+        self.flush()
+        if self.stopped:
+            self.poll.result.more = True
+        elif not self.skipped:
+            leftovers = [row.id for rows_ in (*by_hash.values(), *by_size.values()) for row in rows_]
+            if leftovers:  # a complete pass: what is not listed is no longer on the server
+                Message.objects.filter(id__in=leftovers).update(on_server=False)
+
+    def sync_by_content(self, listing: list[tuple[str, int]]) -> None:
+        """No UIDL: every message is read and keyed by its hash; nothing is ever deleted on this server."""
+        keys = {row.uid for row in self.stored_rows().values()}
+        seen = Counter()
+        self.poll.total = (self.poll.total or 0) + len(listing)
+        for uid, size in listing:
+            if not self.poll.budget_left():
+                self.stopped = True
+                break
+            raw, real_size = (None, size) if size > self.poll.max_bytes else self.retrieve(uid)
+            if raw is None and real_size is None:
+                if self.stopped:
+                    break
+                continue
+            digest = hashlib.sha256(raw).hexdigest() if raw is not None else f"large-{real_size}"
+            seen[digest] += 1
+            key = f"sha256:{digest}" + (f"#{seen[digest]}" if seen[digest] > 1 else "")
+            if key in keys:
+                self.poll.done += 1
+                continue
+            keys.add(key)
+            if raw is None:
+                prepared = placeholder_prepare(account=self.account, folder=self.folder, uid=key, size=real_size)
+            else:
+                prepared = message_prepare(account=self.account, folder=self.folder, uid=key, raw=raw, sha256=digest)
+            self.add(uid, prepared, deletable=False)
+            if self.stopped:
+                break
+        self.flush()
+        if self.stopped:
+            self.poll.result.more = True
+
+    # -- steps ---------------------------------------------------------------------------------------------
+
+    def stored_rows(self) -> dict[str, _Row]:
+        """Every stored row of this account and folder by uid: one query, however big the listing."""
+        fields = ("id", "uid", "sha256", "on_server", "too_large", "fetched_at", "size")
+        query = Message.objects.filter(account=self.account, folder=self.folder).values_list(*fields)
+        return {values[1]: _Row(*values) for values in query.iterator(chunk_size=5000)}
+
+    def retrieve(self, uid: str, upcoming: list[tuple[str, int]] = ()) -> tuple[bytes | None, int | None]:
+        """(bytes, None); or (None, real size) when it is over the limit after all; or (None, None) when it
+        cannot be read this time (tried again next poll). ``upcoming`` (uid, size), starting with this one,
+        lets IMAP fetch several small messages in one command."""
+        if self.batching and uid not in self.fetched:
+            batch = batch_candidates(upcoming)
+            if len(batch) > 1 and batch[0] == uid:
+                self.fetched = self.session.retrieve_many(batch)
+        try:
+            raw = self.fetched.pop(uid, None)
+            if raw is None:
+                raw = self.session.retrieve(uid)
+        except MessageTooLarge as exc:
+            # Bigger than announced: the connection may be gone (the rest of it was still coming).
+            if not self.session.noop():
+                self.stopped = True
+            return None, exc.size or self.poll.max_bytes + 1
+        except AuthenticationError:
+            raise
+        except PermanentError as exc:
+            # e.g. removed by another client since the listing: not this poll's business, try again next time.
+            logger.warning("%s: message %s of %s could not be read: %s", self.account.address, uid, self.folder, exc)
+            self.skipped += 1
+            return None, None
+        if self.poll.test_delay:
+            time.sleep(self.poll.test_delay)
+        return raw, None
+
+    def add(self, uid: str, prepared: Prepared, deletable: bool = True) -> None:
+        prepared.deletable = deletable and not prepared.too_large
+        if not prepared.too_large:
+            self.poll.taken += 1
+        self.batch.append((uid, prepared))
+        self.batch_bytes += 0 if prepared.too_large else prepared.size
+        if (len(self.batch) >= BATCH_MESSAGES or self.batch_bytes >= BATCH_BYTES
+                or time.monotonic() - self.batch_started >= BATCH_SECONDS):
+            self.flush()
+
+    def flush(self, delete: bool = True) -> None:
+        """Commit the batch; only then delete its messages on the server (delete mode)."""
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        self.batch_started = time.monotonic()
+        if not batch:
+            return
+        stored = messages_insert([prepared for _, prepared in batch])
+        for (uid, prepared), inserted in zip(batch, stored):
+            if inserted is not None and not prepared.too_large:
+                self.poll.result.stored += 1
+            if inserted is not None or prepared.too_large:
+                self.poll.done += 1
+            if inserted is not None and delete and prepared.deletable and self.account.delete_after_download:
+                self.session.delete(uid)
+                self.deleted_ids.append(inserted.id)
+        self.poll.checkpoint()
+
+    def rekey(self, row: _Row, key: str, uid: str | None = None) -> None:
+        """A stored message found under a new identity: move the row to it instead of storing a copy."""
+        try:
+            with transaction.atomic():
+                Message.objects.filter(id=row.id).update(uid=key, on_server=True)
+        except IntegrityError:
+            return  # a concurrent poll stored the new key meanwhile; the old row is retired at the end
+        self.poll.done += 1
+        if uid is not None and self.account.delete_after_download and not row.too_large:
+            self.session.delete(uid)
+            self.deleted_ids.append(row.id)
