@@ -12,6 +12,7 @@ bench:
 	@bash scripts/setup.sh test
 	.venv/bin/python bench/sessions.py
 	.venv/bin/python bench/spool.py
+	.venv/bin/python bench/ingest.py
 
 clean:
 	rm -rf var .venv staticfiles
