@@ -9,8 +9,7 @@ announce PIPELINING get SMTPSession.send_raw.
 import re
 
 from .base import network_errors, reply_text
-from .errors import (InvalidAddress, MessageTooLarge, PermanentError, RecipientsDeferred, RecipientsRefused,
-                     TransientError)
+from .errors import InvalidAddress, MessageTooLarge, RecipientsDeferred, RecipientsRefused, TransientError
 from .smtp import SendResult, SMTPSession, _by_code, _envelope_address
 
 _EOL = re.compile(rb"\r\n|\r|\n")
@@ -52,22 +51,7 @@ class PipeliningSession(SMTPSession):
         raise AssertionError("unreachable")
 
     def _options(self, sender, recipients, data) -> str:
-        conn = self._conn
-        options = []
-        if conn.has_extn("size"):
-            limit = int((conn.esmtp_features.get("size") or "0").split()[0] or 0)
-            if limit and len(data) > limit:
-                raise MessageTooLarge(f"message of {len(data)} bytes is above the server's SIZE {limit}",
-                                      code=552, size=len(data), limit=limit, server=self.server)
-            options.append(f"SIZE={len(data)}")
-        if not data.isascii() and conn.has_extn("8bitmime"):
-            options.append("BODY=8BITMIME")
-        if not (sender + "".join(recipients)).isascii():
-            if not conn.has_extn("smtputf8"):
-                raise PermanentError("non-ASCII addresses need SMTPUTF8, which the server does not offer",
-                                     server=self.server)
-            options.append("SMTPUTF8")
-        return "".join(" " + o for o in options)
+        return "".join(" " + o for o in self._mail_options(sender, recipients, data))
 
     def _pipelined(self, sender, recipients, data, while_waiting):
         conn = self._conn

@@ -175,7 +175,8 @@ class SMTPSession(Session):
                 self._drop()
             raise
 
-    def _mail_from(self, sender, recipients, data):
+    def _mail_options(self, sender, recipients, data) -> list[str]:
+        """The MAIL FROM parameters this message needs from what the server announced (SIZE, 8BITMIME, SMTPUTF8)."""
         conn = self._conn
         options = []
         if conn.has_extn("size"):
@@ -191,6 +192,11 @@ class SMTPSession(Session):
                 raise PermanentError("non-ASCII addresses need SMTPUTF8, which the server does not offer",
                                      server=self.server)
             options.append("SMTPUTF8")
+        return options
+
+    def _mail_from(self, sender, recipients, data):
+        conn = self._conn
+        options = self._mail_options(sender, recipients, data)
         try:
             with network_errors(self.server, "MAIL FROM"):
                 code, text = conn.mail(sender, options)

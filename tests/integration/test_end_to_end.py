@@ -8,18 +8,9 @@ from django.urls import reverse
 
 from spooler.models import OutboxMessage
 from tests.fixtures.users import make_user
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(predicate, timeout=45.0, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    return predicate()
 
 
 def test_alice_writes_and_bob_reads(mail_sandbox, celery_worker):
@@ -42,7 +33,7 @@ def test_alice_writes_and_bob_reads(mail_sandbox, celery_worker):
         row.refresh_from_db()
         return row.status == "sent"
 
-    assert wait_for(sent), f"not sent: {row.status} {row.last_text}\n{celery_worker.log_text()[-2000:]}"
+    assert wait_for(sent, timeout=45), f"not sent: {row.status} {row.last_text}\n{celery_worker.log_text()[-2000:]}"
 
     reader = Client()
     reader.force_login(bob)
@@ -51,7 +42,7 @@ def test_alice_writes_and_bob_reads(mail_sandbox, celery_worker):
         page = reader.get(reverse("webmail:inbox")).content.decode()
         return subject in page and page
 
-    page = wait_for(in_inbox)
+    page = wait_for(in_inbox, timeout=45, interval=0.25)
     assert page, f"not in bob's inbox\n{celery_worker.log_text()[-2000:]}"
     assert "Alice" in page and alice.mail_accounts.get().address in page
 

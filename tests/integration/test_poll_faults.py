@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from mailsite.webmail.models import MailAccount, Message
-from tests.fixtures.inbound import kill_worker, publish_to_session_redis, start_worker, wait_for
+from tests.fixtures.inbound import kill_worker, publish_to_session_redis, start_worker
+from tests.fixtures.waiting import wait_for
 from tests.fixtures.sandbox import sandbox_dir, start_sandbox
 from tests.fixtures.users import make_user
 from tests.spooler.inbound.conftest import server_uids, simple, use_imap

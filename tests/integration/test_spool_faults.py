@@ -21,7 +21,7 @@ from spooler.sessions import Email
 from tests.fixtures.celery_worker import CeleryWorker, point_at, worker_env
 from tests.fixtures.net import free_port
 from tests.fixtures.redis import RedisServer
-from tests.fixtures.smtp_servers import wait_until
+from tests.fixtures.waiting import wait_for
 from tests.fixtures.smtp_sink import SmtpSink
 from tests.fixtures.users import make_user
 
@@ -127,7 +127,7 @@ def test_worker_killed_before_data_sends_everything_once(mail_sandbox, workers, 
     assert server.handler.holding.wait(20), explain(rows, first)
     kill(first)
     second = workers()
-    assert wait_until(all_sent(rows), timeout=45), explain(rows, second)
+    assert wait_for(all_sent(rows), timeout=45), explain(rows, second)
     counts = collections.Counter(server.handler.message_ids())
     assert counts == {r.message_id: 1 for r in rows}  # every message once: no duplicate at all
 
@@ -143,7 +143,7 @@ def test_worker_killed_after_250_before_recording_duplicates_at_most_one(mail_sa
     kill(first)
     server.handler.sleep_after_data = 0
     second = workers()
-    assert wait_until(all_sent(rows), timeout=45), explain(rows, second)
+    assert wait_for(all_sent(rows), timeout=45), explain(rows, second)
     counts = collections.Counter(server.handler.message_ids())
     assert set(counts) == {r.message_id for r in rows}
     duplicates = {mid: n for mid, n in counts.items() if n > 1}
@@ -166,7 +166,7 @@ def test_redis_killed_and_restarted_empty_while_rows_are_queued(mail_sandbox, wo
         assert time.monotonic() - started < 20  # publishing failed fast, 100 times
         assert statuses(rows) == {"queued": 100}
         redis.start()  # same port, empty: no message of ours survived
-        assert wait_until(all_sent(rows), timeout=60), explain(rows, worker)
+        assert wait_for(all_sent(rows), timeout=60), explain(rows, worker)
         assert sink.wait_for_count(100, timeout=10) == 100
         assert collections.Counter(sink.message_ids()) == {r.message_id: 1 for r in rows}
     finally:
@@ -190,7 +190,7 @@ def test_compose_with_redis_unreachable_answers_at_once_and_sends_later(mail_san
         row = OutboxMessage.objects.get(subject="While Redis sleeps")
         assert row.status == "queued"
         redis.start()
-        assert wait_until(all_sent([row]), timeout=60), explain([row], worker)
+        assert wait_for(all_sent([row]), timeout=60), explain([row], worker)
         assert sink.wait_for_count(1) == 1 and sink.message_ids() == [row.message_id]
     finally:
         sink.cleanup()
@@ -208,7 +208,7 @@ def test_two_workers_in_separate_processes_send_each_message_exactly_once(mail_s
         two = workers(beat=True, SPOOL_BATCH_SIZE="20")
         for _ in range(4):
             outbound.publish_wake()  # wake-ups for both workers' processes
-        assert wait_until(all_sent(rows), timeout=90), explain(rows, one, two)
+        assert wait_for(all_sent(rows), timeout=90), explain(rows, one, two)
         assert sink.wait_for_count(400, timeout=10) == 400
         counts = collections.Counter(sink.message_ids())
         assert counts == {r.message_id: 1 for r in rows}
@@ -243,7 +243,7 @@ def test_temporary_failures_defer_then_send(mail_sandbox, workers, silent_server
             return lambda: OutboxMessage.objects.get(id=rows[key].id).status == "deferred"
 
         for key in rows:
-            assert wait_until(deferred(key), timeout=30), explain(list(rows.values()), worker)
+            assert wait_for(deferred(key), timeout=30), explain(list(rows.values()), worker)
         got = {key: OutboxMessage.objects.get(id=row.id) for key, row in rows.items()}
         assert "421" in got[421].last_text or "connection lost" in got[421].last_text
         assert got[451].last_code == 451 and "Try again later" in got[451].last_text
@@ -255,7 +255,7 @@ def test_temporary_failures_defer_then_send(mail_sandbox, workers, silent_server
         for code, sink in list(sinks.items()):
             sink.cleanup()
             sinks[code] = SmtpSink(dump=True, port=sink.port).start()
-        assert wait_until(all_sent([rows[421], rows[451], rows[452]]), timeout=45), explain(list(rows.values()), worker)
+        assert wait_for(all_sent([rows[421], rows[451], rows[452]]), timeout=45), explain(list(rows.values()), worker)
         for code, sink in sinks.items():
             assert sink.wait_for_count(1) == 1 and sink.message_ids() == [rows[code].message_id]
         # A bad certificate is never "fixed" by going plain: still deferred, never sent.
@@ -273,10 +273,10 @@ def test_permanent_failure_fails_at_once_with_a_bounce_in_the_senders_inbox(mail
         _user, account = sender_on(mail_sandbox, sink.port)
         row = enqueue_many(account, 1, prefix="nobody")[0]
         worker = workers()
-        assert wait_until(lambda: OutboxMessage.objects.get(id=row.id).status == "failed", timeout=30), explain([row], worker)
+        assert wait_for(lambda: OutboxMessage.objects.get(id=row.id).status == "failed", timeout=30), explain([row], worker)
         row.refresh_from_db()
         assert row.attempts == 1 and row.last_code == 550
-        bounce = wait_until(lambda: Message.objects.filter(account=account, uid=f"bounce-{row.id}").first(), timeout=10)
+        bounce = wait_for(lambda: Message.objects.filter(account=account, uid=f"bounce-{row.id}").first(), timeout=10)
         assert bounce and "No such user here" in bounce.text and "nobody0@example.test" in bounce.text
         assert sink.count() == 0
     finally:
