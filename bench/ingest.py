@@ -23,7 +23,6 @@ import poplib
 import resource
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.fixtures.net import free_ports  # noqa: E402
 
 MESSAGES = 2000
 ATTACH_EVERY = 10
@@ -41,17 +41,6 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 ADDRESS, PASSWORD = "bench@example.test", "bench-secret"
 BIG_ADDRESS = "big@example.test"
 WARM_ADDRESS = "warm@example.test"
-
-
-def free_ports(count):
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def configure(database_url, media_root):

@@ -13,12 +13,12 @@ import pathlib
 import poplib
 import statistics
 import shutil
-import socket
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from tests.fixtures.net import free_ports  # noqa: E402
 
 from spooler.sandbox import Sandbox, SandboxConfig  # noqa: E402
 from spooler.sessions import Email, POP3Session  # noqa: E402
@@ -26,17 +26,6 @@ from spooler.sessions import Email, POP3Session  # noqa: E402
 MESSAGES = 2000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 ADDRESS, PASSWORD = "bench@example.test", "bench-secret"
-
-
-def free_ports(count):
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def fill(sandbox):
