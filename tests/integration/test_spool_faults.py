@@ -4,8 +4,6 @@ every second), each test's own Redis on a free port, Postfix's smtp-sink and aio
 Nothing here waits a fixed long time: every wait is on a condition with a bounded timeout.
 """
 import collections
-import os
-import signal
 import time
 
 import pytest
@@ -71,17 +69,7 @@ def workers(redis, mail_sandbox, tmp_path):
 
 def kill(worker: CeleryWorker) -> None:
     """SIGKILL the worker and its pool processes at once, as a crash or power loss would."""
-    import subprocess
-
-    children = subprocess.run(["pgrep", "-P", str(worker.proc.pid)], capture_output=True, text=True).stdout.split()
-    for pid in [worker.proc.pid, *map(int, children)]:
-        try:
-            os.kill(int(pid), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    worker.proc.wait(10)
-    worker.proc = None
-    worker.logfile.close()
+    worker.kill()
 
 
 def sender_on(mail_sandbox, port, name="sender"):
