@@ -9,8 +9,8 @@ announce PIPELINING get SMTPSession.send_raw.
 import re
 
 from .base import network_errors, reply_text
-from .errors import InvalidAddress, MessageTooLarge, RecipientsDeferred, RecipientsRefused, TransientError
-from .smtp import SendResult, SMTPSession, _by_code, _envelope_address
+from .errors import InvalidAddress, MessageTooLarge, TransientError
+from .smtp import SendResult, SMTPSession, _all_refused, _by_code, _envelope_address, _sort_recipients
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 _DOT = re.compile(rb"(?m)^\.")
@@ -86,20 +86,10 @@ class PipeliningSession(SMTPSession):
         if mail_code != 250:
             self._reset_after_data(data_code)
             raise _by_code(mail_code, reply_text(mail_text), self.server, f"sender {sender or '<>'} refused")
-        accepted, refused = [], {}
-        for rcpt, (code, text) in zip(recipients, replies, strict=True):
-            if code in (250, 251):
-                accepted.append(rcpt)
-            elif code == 421:
-                raise _by_code(code, reply_text(text), self.server, "server closing")
-            else:
-                refused[rcpt] = (code, reply_text(text))
+        accepted, refused = _sort_recipients(recipients, replies, self.server)
         if not accepted:
             self._reset_after_data(data_code)
-            code, _text = next(iter(refused.values()))
-            summary = "; ".join(f"{r}: {c} {t}" for r, (c, t) in refused.items())
-            cls = RecipientsDeferred if all(400 <= c < 500 for c, _t in refused.values()) else RecipientsRefused
-            raise cls(f"every recipient refused ({summary})", refused=refused, code=code, server=self.server)
+            raise _all_refused(refused, self.server)
         if data_code != 354:
             self._reset_after_data(data_code)
             raise _by_code(data_code, reply_text(data_text), self.server, "DATA refused")

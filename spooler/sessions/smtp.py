@@ -28,6 +28,27 @@ def _by_code(code, text, server, doing):
     return cls(f"{doing}: {text}", code=code, server=server)
 
 
+def _sort_recipients(recipients, replies, server):
+    """(accepted, refused) from each recipient's RCPT reply; a 421 ends the session."""
+    accepted, refused = [], {}
+    for rcpt, (code, text) in zip(recipients, replies, strict=True):
+        if code in (250, 251):
+            accepted.append(rcpt)
+        elif code == 421:
+            raise _by_code(code, reply_text(text), server, "server closing")
+        else:
+            refused[rcpt] = (code, reply_text(text))
+    return accepted, refused
+
+
+def _all_refused(refused, server):
+    """The error for a message no recipient was accepted for: transient only if every refusal was 4xx."""
+    code, _text = next(iter(refused.values()))
+    summary = "; ".join(f"{r}: {c} {t}" for r, (c, t) in refused.items())
+    cls = RecipientsDeferred if all(400 <= c < 500 for c, _t in refused.values()) else RecipientsRefused
+    return cls(f"every recipient refused ({summary})", refused=refused, code=code, server=server)
+
+
 class SMTPSession(Session):
     """An SMTP client session. send() reconnects by itself when the previous connection was lost."""
 
@@ -210,21 +231,15 @@ class SMTPSession(Session):
 
     def _transaction(self, recipients, data):
         conn = self._conn
+        # One RCPT at a time: a 421 stops before the next recipient is offered.
         accepted, refused = [], {}
         for rcpt in recipients:
-            code, text = conn.rcpt(rcpt)
-            if code in (250, 251):
-                accepted.append(rcpt)
-            elif code == 421:
-                raise _by_code(code, reply_text(text), self.server, "server closing")
-            else:
-                refused[rcpt] = (code, reply_text(text))
+            more_accepted, more_refused = _sort_recipients([rcpt], [conn.rcpt(rcpt)], self.server)
+            accepted += more_accepted
+            refused.update(more_refused)
         if not accepted:
             self._reset()
-            code, text = next(iter(refused.values()))
-            summary = "; ".join(f"{r}: {c} {t}" for r, (c, t) in refused.items())
-            cls = RecipientsDeferred if all(400 <= c < 500 for c, _t in refused.values()) else RecipientsRefused
-            raise cls(f"every recipient refused ({summary})", refused=refused, code=code, server=self.server)
+            raise _all_refused(refused, self.server)
         try:
             code, text = conn.data(data)
         except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
