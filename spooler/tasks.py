@@ -1,6 +1,4 @@
 """Thin Celery tasks: they take ids and call a service. The database row is the truth."""
-import logging
-
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 
@@ -27,21 +25,12 @@ def poll_account(account_id: int, due_only: bool = False) -> int | None:
     """Poll one account. due_only (beat): skip it unless due. A poll stopped at its cap queues the next one."""
     result = inbound.account_poll(account_id=account_id, due_only=due_only)
     if result is not None and result.more and result.stored and not result.error:
-        _queue_poll(account_id)
+        inbound.accounts_poll_request(account_ids=[account_id], due_only=True)
     return result.stored if result is not None else None
 
 
 @shared_task(name="spooler.tasks.poll_due_accounts")
 def poll_due_accounts() -> int:
     ids = inbound.accounts_due_for_poll()
-    for account_id in ids:
-        _queue_poll(account_id)
+    inbound.accounts_poll_request(account_ids=ids, due_only=True)
     return len(ids)
-
-
-def _queue_poll(account_id: int) -> None:
-    try:
-        poll_account.apply_async(args=[account_id], kwargs={"due_only": True}, retry=False)
-    except Exception:  # noqa: BLE001 - beat queues it again
-        inbound.account_unqueue(account_id=account_id)
-        logging.getLogger(__name__).warning("could not queue a poll of account %s", account_id, exc_info=True)

@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 
-from mailsite.webmail import selectors, services
+from mailsite.webmail import selectors
 from mailsite.webmail.models import Attachment, MailAccount, Message
+from spooler.services.inbound import accounts_poll_request
 
 
 class MailAccountForm(forms.ModelForm):
@@ -40,16 +41,10 @@ class MailAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll the selected accounts now")
     def poll_now(self, request, queryset):
-        from mailsite.celery import app as celery_app
-
-        queued = 0
-        for account_id in queryset.values_list("id", flat=True):
-            try:
-                celery_app.send_task(services.POLL_TASK, args=[account_id], retry=False)
-                queued += 1
-            except Exception:  # noqa: BLE001 - beat polls anyway
-                self.message_user(request, "Could not reach the mail worker.", messages.WARNING)
-                break
+        ids = list(queryset.values_list("id", flat=True))
+        queued = accounts_poll_request(account_ids=ids)
+        if queued < len(ids):
+            self.message_user(request, "Could not reach the mail worker.", messages.WARNING)
         self.message_user(request, f"{queued} poll(s) queued.")
 
 

@@ -1,17 +1,12 @@
 """Writes of the webmail pages. Sending only writes an outbox row; the spool delivers."""
-import logging
-
 from django.db import transaction
-
-from mailsite.celery import app as celery_app
 
 from mailsite.webmail.models import MailAccount, Message
 from spooler.models import OutboxMessage
+from spooler.services.inbound import accounts_poll_request
 from spooler.services.outbound import outbox_enqueue
 from spooler.sessions import Email
 
-POLL_TASK = "spooler.tasks.poll_account"
-logger = logging.getLogger(__name__)
 
 
 def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str) -> OutboxMessage:
@@ -31,14 +26,7 @@ def accounts_check_now(*, user) -> int:
 
     Never raises if the broker is down: beat polls anyway. Returns how many polls were queued.
     """
-    ids = list(MailAccount.objects.filter(user=user).values_list("id", flat=True))
-    for account_id in ids:
-        try:
-            celery_app.send_task(POLL_TASK, args=[account_id], retry=False)
-        except Exception:  # noqa: BLE001 - beat polls anyway; the page must not fail
-            logger.warning("could not publish a poll request", exc_info=True)
-            return 0
-    return len(ids)
+    return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
 
 
 SETTINGS_FIELDS = (

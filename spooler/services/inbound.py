@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mailsite.celery import app as celery_app
 from mailsite.webmail.models import MailAccount, Message
 from spooler.services import inbound_errors
 from spooler.services.inbound_sources import batch_candidates, incoming_session
@@ -111,6 +112,24 @@ def accounts_due_for_poll() -> list[int]:
     if not marked:
         return []
     return list(MailAccount.objects.filter(poll_queued_at=now).values_list("id", flat=True))
+
+
+def accounts_poll_request(*, account_ids, due_only: bool = False) -> int:
+    """Queue a poll of each account; the task message carries only the id. Returns how many were queued.
+
+    Never raises: with the broker down, beat polls anyway. due_only (beat's own requests): the worker skips
+    an account that is not due, and an account whose request could not be published loses its queue mark.
+    """
+    queued = 0
+    for account_id in account_ids:
+        try:
+            celery_app.send_task(POLL_TASK, args=[account_id], kwargs={"due_only": due_only}, retry=False)
+            queued += 1
+        except Exception:  # noqa: BLE001 - any broker failure is logged; beat queues the account again
+            if due_only:
+                account_unqueue(account_id=account_id)
+            logger.warning("could not queue a poll of account %s", account_id, exc_info=True)
+    return queued
 
 
 def account_unqueue(*, account_id: int) -> None:

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from mailsite.webmail import services
+from spooler.services import inbound
 from mailsite.webmail.models import MailAccount
 from spooler.services.inbound import message_store
 
@@ -33,12 +33,12 @@ def test_poll_now_action(admin_client, alice, bob, monkeypatch):
     sent = []
     from mailsite.celery import app
 
-    monkeypatch.setattr(app, "send_task", lambda name, args, retry: sent.append((name, args)))
+    monkeypatch.setattr(app, "send_task", lambda name, args, kwargs, retry: sent.append((name, args)))
     ids = list(MailAccount.objects.values_list("id", flat=True))
     response = admin_client.post(reverse("admin:webmail_mailaccount_changelist"),
                                  {"action": "poll_now", "_selected_action": ids})
     assert response.status_code == 302
-    assert sorted(a for _, (a,) in sent) == sorted(ids) and {n for n, _ in sent} == {services.POLL_TASK}
+    assert sorted(a for _, (a,) in sent) == sorted(ids) and {n for n, _ in sent} == {inbound.POLL_TASK}
 
 
 def test_message_admin_lists_attachments(admin_client, alice):

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailsite.webmail import services
+from mailsite.celery import app as celery_app
 from mailsite.webmail.models import MailAccount
 from spooler.services.inbound import message_store
 
@@ -79,7 +79,7 @@ def test_rows_fragment_pages_like_the_inbox(alice_client, alice):
 
 def test_check_now_queues_a_forced_poll_per_account(alice_client, alice, monkeypatch):
     sent = []
-    monkeypatch.setattr(services.celery_app, "send_task", lambda name, args, retry: sent.append((name, args)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs, retry: sent.append((name, args)))
     response = alice_client.post(reverse("webmail:check_now"), HTTP_ACCEPT="application/json")
     assert response.json() == {"queued": 1}
     assert sent == [("spooler.tasks.poll_account", [alice.mail_accounts.get().id])]  # not due_only: forced
@@ -89,7 +89,7 @@ def test_check_now_survives_a_dead_broker(alice_client, monkeypatch):
     def down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(services.celery_app, "send_task", down)
+    monkeypatch.setattr(celery_app, "send_task", down)
     assert alice_client.post(reverse("webmail:check_now"), HTTP_ACCEPT="application/json").json() == {"queued": 0}
 
 

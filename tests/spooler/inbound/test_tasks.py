@@ -1,6 +1,7 @@
 """The thin poll tasks: beat queues due accounts once; a poll stopped at its cap queues the next one."""
 import pytest
 
+from mailsite.celery import app as celery_app
 from mailsite.webmail.models import MailAccount
 from spooler import tasks
 from tests.spooler.inbound.conftest import simple
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queued(monkeypatch):
     calls = []
-    monkeypatch.setattr(tasks.poll_account, "apply_async", lambda args, kwargs, retry: calls.append((args, kwargs)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs, retry: calls.append((args, kwargs)))
     return calls
 
 
@@ -35,7 +36,7 @@ def test_a_lost_wake_up_is_queued_again_by_beat(account, monkeypatch):
     def broker_down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(tasks.poll_account, "apply_async", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
     assert tasks.poll_due_accounts() == 1
     assert MailAccount.objects.get(id=account.id).poll_queued_at is None  # not marked: beat tries again
 
