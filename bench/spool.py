@@ -73,7 +73,7 @@ from django.urls import reverse  # noqa: E402
 
 from mailsite.celery import app as celery_app  # noqa: E402
 from mailsite.webmail.models import MailAccount  # noqa: E402
-from spooler.models import OutboxMessage, OutboxStatus  # noqa: E402
+from spooler.models import OutboxBody, OutboxMessage, OutboxStatus  # noqa: E402
 from spooler.services import outbound  # noqa: E402
 from spooler.sessions import Email  # noqa: E402
 from tests.fixtures.celery_worker import CeleryWorker  # noqa: E402
@@ -124,7 +124,7 @@ def main() -> None:
         with transaction.atomic():
             outbound.outbox_enqueue(email=email)
     enqueue_s = time.perf_counter() - started
-    size = sum(len(bytes(r)) for r in OutboxMessage.objects.values_list("raw", flat=True)[:100]) / 100
+    size = sum(len(bytes(r)) for r in OutboxBody.objects.values_list("raw", flat=True)[:100]) / 100
     line("messages", f"{n} of {size / 1024:.1f} KB")
     line("enqueue rate", f"{n / enqueue_s:.0f} msg/s")
 
@@ -148,7 +148,7 @@ def main() -> None:
     # 3. Raw smtplib over one reused connection, the same messages, the same sink.
     #    Three passes over all the messages; the median counts (this machine's loopback round trips vary a lot
     #    with what else runs, and a one-connection ping-pong feels that most).
-    raws = [(r.envelope_from, r.recipients, bytes(r.raw)) for r in OutboxMessage.objects.order_by("id")]
+    raws = [(r.envelope_from, r.recipients, bytes(r.body.raw)) for r in OutboxMessage.objects.select_related("body").order_by("id")]
     rates = []
     for _ in range(3):
         smtp = smtplib.SMTP("127.0.0.1", sink.port, local_hostname="bench")

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from spooler.models import DeliveryAttempt, OutboxMessage, OutboxStatus, RelayLimit
+from spooler.models import DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RelayLimit
 from spooler.services import monitor, queue_ops
 from spooler.services.bounce import original_headers
 
@@ -70,7 +70,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         css = {"all": ["css/spool-monitor.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("relay").defer("raw")
+        return super().get_queryset(request).select_related("relay")
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -137,7 +137,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="headers")
     def headers(self, obj):
-        raw = OutboxMessage.objects.filter(id=obj.id).values_list("raw", flat=True).first() or b""
+        raw = OutboxBody.objects.filter(message_id=obj.id).values_list("raw", flat=True).first() or b""
         return format_html('<pre class="spool-headers">{}</pre>',
                            original_headers(bytes(raw)).decode("utf-8", "replace"))
 

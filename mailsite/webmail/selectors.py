@@ -51,7 +51,7 @@ def attachment_get(*, user, attachment_id: int) -> Attachment:
 
 
 def outbox_list(*, user):
-    return OutboxMessage.objects.filter(user=user).defer("raw")
+    return OutboxMessage.objects.filter(user=user)
 
 
 def account_status(account: MailAccount, *, now=None) -> dict:

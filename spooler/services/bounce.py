@@ -56,7 +56,7 @@ def bounce_email(*, row: OutboxMessage, to: str) -> Email:
     sent = [r for r, o in row.outcomes.items() if o.get("status") == RecipientStatus.SENT]
     if sent:
         lines += ["", "Delivered to: " + ", ".join(_clean(r) for r in sent)]
-    headers = original_headers(bytes(row.raw))
+    headers = original_headers(bytes(row.body.raw))
     lines += ["", "The headers of your message:", "", headers.decode("utf-8", "replace").replace("\r\n", "\n")]
     return Email(
         sender=settings.SPOOL_BOUNCE_FROM,

@@ -12,12 +12,11 @@ deferrals, failures) is written in bulk once per batch.
 """
 import hashlib
 import logging
-import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import compat32
 from email.utils import parseaddr
@@ -30,12 +29,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mailsite.celery import app as celery_app
-from spooler.models import (DUE_STATUSES, FINAL_STATUSES, DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxPart,
-                            OutboxReceipt, OutboxStatus, RecipientStatus)
+from mailsite.webmail.models import MailAccount
+from spooler.models import (DUE_STATUSES, FINAL_STATUSES, DeliveryAttempt, OutboxBlob, OutboxBody, OutboxMessage,
+                            OutboxPart, OutboxStatus, RecipientStatus)
 from spooler.services import limits as relay_limits
+from spooler.services import outbox_sql
+from spooler.services.receipts import batch_receipts, drop_receipts, kept_receipts
 from spooler.services.relays import smtp_params
 from spooler.services.smtp_connections import forget_session, session_for, touch_session
-from spooler.sessions import Email, PermanentError, RecipientsDeferred, RecipientsRefused, SessionError, SMTPSession
+from spooler.sessions import (Email, PermanentError, PipeliningSession, RecipientsDeferred, RecipientsRefused,
+                              SessionError)
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +62,6 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         relay=relay,
         envelope_from=parseaddr(email.sender)[1],
         recipients=list(dict.fromkeys(email.envelope_recipients())),
-        raw=stored,
         message_id=email.message_id,
         subject=(email.subject or "")[:998],
         priority=priority,
@@ -68,15 +70,14 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         expires_at=now + timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS),
         created_at=now,
     )
-    if cuts:
-        with transaction.atomic():
-            row.save(force_insert=True)
+    with transaction.atomic():
+        row.save(force_insert=True)
+        OutboxBody.objects.create(message=row, raw=stored)
+        if cuts:
             OutboxBlob.objects.bulk_create(
                 [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
             )
             OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
-    else:
-        row.save(force_insert=True)
     transaction.on_commit(outbox_wake)
     return row
 
@@ -115,9 +116,12 @@ def _cut_large_parts(raw: bytes) -> tuple[bytes, list[tuple[str, bytes, int]]]:
 
 def outbox_raw(row: OutboxMessage) -> bytes:
     """The message bytes as enqueued (large part bodies put back from their blobs)."""
-    stored = bytes(row.raw)
-    prefetched = getattr(row, "_prefetched_objects_cache", {}).get("parts")  # the claim prefetches them
-    parts = list(prefetched if prefetched is not None else row.parts.all())
+    stored = getattr(row, "claimed_raw", None)  # the claim loads body and parts
+    parts = getattr(row, "claimed_parts", None)
+    if stored is None:
+        stored = bytes(row.body.raw)
+    if parts is None:
+        parts = row.parts.select_related("blob")
     if not parts:
         return stored
     out, pos = [], 0
@@ -194,34 +198,36 @@ def outbox_claim(*, limit: int) -> list[OutboxMessage]:
     ids = _claim_ids(now=now, token=token, limit=limit)
     if not ids:
         return []
-    return list(
+    rows = outbox_sql.load_models(
         OutboxMessage.objects.filter(id__in=ids, claim_token=token, status=OutboxStatus.SENDING)
-        .select_related("relay")
-        .prefetch_related("parts__blob")
         .order_by("relay_id", "-priority", "next_attempt_at", "id")
     )
+    _attach_relays_and_parts(rows)
+    return rows
+
+
+def _attach_relays_and_parts(rows: list[OutboxMessage]) -> None:
+    """Give the claimed rows their relay, body and cut-out part bodies, one query each for the whole batch."""
+    relay_field = OutboxMessage._meta.get_field("relay")
+    relays = MailAccount.objects.in_bulk({r.relay_id for r in rows if r.relay_id is not None})
+    bodies = dict(OutboxBody.objects.filter(message_id__in=[r.id for r in rows]).values_list("message_id", "raw"))
+    parts = {}
+    for part in OutboxPart.objects.filter(message_id__in=[r.id for r in rows]).select_related("blob"):
+        parts.setdefault(part.message_id, []).append(part)
+    for row in rows:
+        relay_field.set_cached_value(row, relays.get(row.relay_id))
+        row.claimed_raw = bytes(bodies.get(row.id, b""))
+        row.claimed_parts = parts.get(row.id, [])
 
 
 def _claim_ids(*, now, token, limit: int) -> list[int]:
-    """The one vendor-specific step: mark up to `limit` due rows as ours. Returns the ids tried (read back
-    with the token: the rows won)."""
-    due = due_rows(now).order_by("-priority", "next_attempt_at", "id")
-    claim = {
-        "status": OutboxStatus.SENDING,
-        "claim_token": token,
-        "lease_until": now + timedelta(seconds=settings.SPOOL_LEASE_SECONDS),
-    }
+    """Mark up to `limit` due rows as ours. Returns the ids tried (read back with the token: the rows won)."""
+    lease_until = now + timedelta(seconds=settings.SPOOL_LEASE_SECONDS)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Rows another worker is claiming right now are skipped, not waited for.
-            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
-        else:
-            # SQLite: the transaction begins IMMEDIATE (settings), so claims are serialized between processes;
-            # the UPDATE re-checks the condition anyway.
-            ids = list(due.values_list("id", flat=True)[:limit])
-        if not ids or not due_rows(now).filter(id__in=ids).update(**claim):
-            return []
-        return ids
+        # SQLite: the transaction begins IMMEDIATE (settings), so claims are serialized between processes.
+        # PostgreSQL: rows another worker is claiming right now are skipped (SKIP LOCKED), not waited for.
+        return outbox_sql.claim_due(statuses=DUE_STATUSES, now=now, limit=limit, status=OutboxStatus.SENDING,
+                                    token=token, lease_until=lease_until)
 
 
 # --- delivery -----------------------------------------------------------------------------------------
@@ -256,6 +262,7 @@ class _Batch:
     lost: set  # ids of rows whose lease we lost (another worker owns them now)
     ids: set  # every row of the batch
     rows: list = None  # the batch's rows, in order
+    receipts: object = None  # where "the relay said 250" is kept, message by message (services.receipts)
     pending_receipt: tuple | None = None  # (row, at, attempt) accepted by the relay, receipt not yet written
 
 
@@ -263,13 +270,15 @@ def outbox_deliver_rows(*, rows: list[OutboxMessage]) -> int:
     """Send claimed rows, grouped by relay over a reused connection, and record each outcome."""
     if not rows:
         return 0
-    batch = _Batch(token=rows[0].claim_token, lease_renew_at=_renew_time(), attempts=[], done=[], released=[],
-                   lost=set(), ids={r.id for r in rows}, rows=rows)
+    token = rows[0].claim_token
+    batch = _Batch(token=token, lease_renew_at=_renew_time(), attempts=[], done=[], released=[], lost=set(),
+                   ids={r.id for r in rows}, rows=rows, receipts=batch_receipts(token))
     try:
         for _relay_id, group in groupby(rows, key=lambda r: r.relay_id):
             _deliver_group(batch, list(group))
     finally:
         _flush(batch)
+        batch.receipts.discard()  # only once the outcomes are committed: until then they are the record
     _bounce_rows([r for r in rows if r.bounce_pending and r.id not in batch.lost])
     return len(rows)
 
@@ -311,8 +320,9 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
                     relay_limits.renew_connection(key=key, holder=holder, ttl=slot_ttl)
             if row.id in batch.lost:
                 continue
-            error = _deliver_one(batch, session, row)
-            touch_session(params)
+            # Without a per-minute limit the next row is known to go next: its envelope rides with this content.
+            then = group[index + 1] if index + 1 < len(group) and not (limit and limit.messages_per_minute) else None
+            error = _deliver_one(batch, session, row, then=then)
             if error is not None and error.code is None:
                 # The connection failed (timeout, dropped): if the relay is gone, don't wait on it row by row.
                 try:
@@ -325,19 +335,22 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
                     return
     finally:
         _write_pending_receipt(batch)
+        session.cancel_lookahead()  # (only when the loop stopped early: the row sent ahead will not follow)
+        touch_session(params)
         if holder:
             # A limited relay counts open connections: close ours when done with this batch.
             forget_session(params)
             relay_limits.release_connection(key=key, holder=holder)
 
 
-def _deliver_one(batch: _Batch, session: SMTPSession, row: OutboxMessage) -> SessionError | None:
+def _deliver_one(batch: _Batch, session: PipeliningSession, row: OutboxMessage, *, then=None) -> SessionError | None:
     started = time.monotonic()
     recipients = row.pending_recipients
+    following = (then.envelope_from, then.pending_recipients, outbox_raw(then)) if then is not None else None
     try:
         try:
             result = session.send_raw(row.envelope_from, recipients, outbox_raw(row),
-                                      while_waiting=lambda: _write_pending_receipt(batch))
+                                      while_waiting=lambda: _write_pending_receipt(batch), then=following)
         finally:
             _write_pending_receipt(batch)
     except SessionError as exc:
@@ -388,119 +401,45 @@ def _Attempt(**values) -> SimpleNamespace:  # noqa: N802 - stands for a Delivery
 _ROW_FIELDS = ["status", "attempts", "last_code", "last_text", "outcomes", "next_attempt_at", "lease_until",
                "claim_token", "sent_at", "finished_at", "bounce_pending"]
 _ATTEMPT_FIELDS = ["message", "at", "code", "text", "duration_ms", "outcome", "refused"]
-_sql_cache: dict = {}
-
-
-def _converters(model, names: list[str]):
-    """Per field, the cheapest correct way to turn a value into a query parameter for this connection (the
-    delivery loop writes every message, so Field.get_db_prep_save's generic path is too slow there)."""
-    out = []
-    for name in names:
-        field = model._meta.get_field(name)
-        kind = field.get_internal_type()
-        if kind == "DateTimeField" and connection.vendor == "sqlite" and settings.USE_TZ:
-            # What adapt_datetimefield_value gives (naive UTC, str()), without its per-call checks.
-            out.append((field.attname, lambda v: None if v is None else str(v.astimezone(UTC).replace(tzinfo=None))))
-        elif kind == "DateTimeField":
-            adapt = connection.ops.adapt_datetimefield_value
-            out.append((field.attname, lambda v, a=adapt: None if v is None else a(v)))
-        elif kind in ("JSONField", "UUIDField"):
-            out.append((field.attname, lambda v, f=field: None if v is None else f.get_db_prep_save(v, connection)))
-        else:
-            out.append((field.attname, None))
-    return out
-
-
-def _statement(key: str, build):
-    """SQL and parameter converters, built once per process and database vendor."""
-    cached = _sql_cache.get((key, connection.vendor))
-    if cached is None:
-        cached = _sql_cache[(key, connection.vendor)] = build(connection.ops.quote_name)
-    return cached
-
-
-def _params(obj, converters) -> list:
-    return [getattr(obj, attname) if conv is None else conv(getattr(obj, attname)) for attname, conv in converters]
-
-
 def _write_pending_receipt(batch: _Batch) -> None:
     if batch.pending_receipt is not None:
         row, at, _attempt = batch.pending_receipt
-        _write_receipt(row, token=batch.token, at=at)
+        batch.receipts.write(row.id, at)
         batch.pending_receipt = None
-
-
-def _write_receipt(row: OutboxMessage, *, token, at) -> None:
-    """One small INSERT in autocommit, as SQL: it runs once per message, so the ORM's cost would count."""
-    def build(quote):
-        meta = OutboxReceipt._meta
-        columns = ", ".join(quote(meta.get_field(f).column) for f in ("message", "claim_token", "at"))
-        return (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s)",
-                _converters(OutboxReceipt, ["claim_token", "at"]))
-
-    sql, (token_conv, at_conv) = _statement("receipt", build)
-    params = [row.id, token_conv[1](token), at_conv[1](at)]
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        _sqlite_write_now(sql, params)
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            # A receipt only has to outlive this worker process, not the database server: no WAL flush wait.
-            with transaction.atomic():
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                cursor.execute(sql, params)
-        else:
-            cursor.execute(sql, params)
-
-
-def _sqlite_write_now(sql: str, params: list, *, patience: float = 30.0) -> None:
-    """One autocommit write on SQLite without its busy handler, which sleeps 1 ms and more whenever another
-    process holds the write lock for a few microseconds: retry after 50 µs instead, for up to `patience` s."""
-    connection.ensure_connection()
-    raw = connection.connection
-    sql = sql.replace("%s", "?")
-    deadline = time.monotonic() + patience
-    raw.execute("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                raw.execute(sql, params)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.00005)
-    finally:
-        raw.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
 
 
 def outbox_recover_receipts() -> int:
     """Rows whose worker died after the relay's 250 but before the batch was recorded: record them as sent
     from their receipts (never send them again). Returns how many rows were recovered."""
     now = timezone.now()
-    recovered = 0
-    receipts = list(OutboxReceipt.objects.filter(
-        message__status=OutboxStatus.SENDING, message__lease_until__lt=now).select_related("message")[:1000])
+    kept = kept_receipts()
+    if not kept:
+        return 0
+    rows = OutboxMessage.objects.filter(id__in={row_id for _t, row_id, _at in kept}, status=OutboxStatus.SENDING,
+                                        lease_until__lt=now).in_bulk()
     text = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
-    for receipt in receipts:
-        row = receipt.message
-        if row.claim_token != receipt.claim_token:
+    recovered = 0
+    for token, row_id, at in kept:
+        row = rows.get(row_id)
+        if row is None or row.claim_token != token:
             continue
         for rcpt in row.pending_recipients:
             row.outcomes[rcpt] = _outcome(RecipientStatus.SENT, 250, text)
         row.attempts += 1
-        row.last_code, row.last_text, row.sent_at = 250, text, row.sent_at or receipt.at
-        _settle(row, now=receipt.at, transient_text=None)
+        row.last_code, row.last_text, row.sent_at = 250, text, row.sent_at or at
+        _settle(row, now=at, transient_text=None)
         with transaction.atomic():
-            if OutboxMessage.objects.filter(id=row.id, claim_token=receipt.claim_token,
-                                            status=OutboxStatus.SENDING).update(
+            if OutboxMessage.objects.filter(id=row.id, claim_token=token, status=OutboxStatus.SENDING).update(
                     **{f: getattr(row, f) for f in _ROW_FIELDS}):
-                DeliveryAttempt.objects.create(message_id=row.id, at=receipt.at, code=250, text=text,
-                                               outcome=row.status)
+                DeliveryAttempt.objects.create(message_id=row.id, at=at, code=250, text=text, outcome=row.status)
                 recovered += 1
-    # Receipts of recorded batches are deleted with them; what is left once its row is no longer being sent
-    # (recovered above, or re-queued by an older sweep) is obsolete.
-    OutboxReceipt.objects.exclude(message__status=OutboxStatus.SENDING).delete()
+    # Receipts of recorded batches are deleted with them; what is left once no row of its batch is still under
+    # a running lease (recovered above, recorded by a worker that died before deleting them, re-queued by the
+    # sweep that follows) is obsolete.
+    tokens = {token for token, _r, _at in kept}
+    live = set(OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token__in=tokens,
+                                            lease_until__gte=now).values_list("claim_token", flat=True))
+    drop_receipts(tokens - live)
     if recovered:
         logger.warning("recorded %s outbox rows as sent from their receipts (their worker died)", recovered)
     return recovered
@@ -583,8 +522,8 @@ def _renew_lease(batch: _Batch) -> None:
 
 
 def _flush(batch: _Batch) -> None:
-    """Write the batch's outcomes, releases and attempt rows in bulk, and drop its receipts: one short
-    transaction, after the SMTP work."""
+    """Write the batch's outcomes, releases and attempt rows in bulk: one short transaction, after the SMTP
+    work."""
     settled = {r.id for r in batch.done + batch.released} | batch.lost
     # Rows never tried (the task stopped early: time limit, database error): back to the queue at once rather
     # than when their lease runs out.
@@ -595,36 +534,9 @@ def _flush(batch: _Batch) -> None:
         return
     with transaction.atomic():
         if rows:
-            _update_rows(rows)
+            outbox_sql.update_rows(OutboxMessage, rows, _ROW_FIELDS)
         if attempts:
-            _insert_attempts(attempts)
-        OutboxReceipt.objects.filter(claim_token=batch.token).delete()
-
-
-def _update_rows(rows: list[OutboxMessage]) -> None:
-    """UPDATE each row's outcome fields with one executemany (Django's bulk_update builds a CASE per field and
-    row, which costs more than the SMTP work it records)."""
-    def build(quote):
-        meta = OutboxMessage._meta
-        sets = ", ".join(f"{quote(meta.get_field(f).column)} = %s" for f in _ROW_FIELDS)
-        return (f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s",
-                _converters(OutboxMessage, _ROW_FIELDS))
-
-    sql, converters = _statement("update-rows", build)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [_params(row, converters) + [row.id] for row in rows])
-
-
-def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
-    def build(quote):
-        meta = DeliveryAttempt._meta
-        columns = ", ".join(quote(meta.get_field(f).column) for f in _ATTEMPT_FIELDS)
-        marks = ", ".join(["%s"] * len(_ATTEMPT_FIELDS))
-        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})", _converters(DeliveryAttempt, _ATTEMPT_FIELDS)
-
-    sql, converters = _statement("insert-attempts", build)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [_params(a, converters) for a in attempts])
+            outbox_sql.insert_rows(DeliveryAttempt, attempts, _ATTEMPT_FIELDS)
 
 
 def retry_delay(attempts: int) -> timedelta:

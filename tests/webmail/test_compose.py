@@ -20,7 +20,7 @@ def test_compose_queues_a_row_and_redirects(alice_client, alice):
     assert row.user == alice and row.relay == account
     assert row.recipients == ["bob@example.test", "carol@example.test"]
     assert row.status == "queued" and row.subject == "Grüße"
-    assert b"Subject: =?utf-8?" in bytes(row.raw).replace(b"UTF-8", b"utf-8")
+    assert b"Subject: =?utf-8?" in bytes(row.body.raw).replace(b"UTF-8", b"utf-8")
 
 
 def test_invalid_address_is_shown_beside_the_field_and_nothing_is_queued(alice_client, alice):

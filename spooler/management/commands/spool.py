@@ -56,7 +56,7 @@ class Command(BaseCommand):
         return getattr(self, f"do_{action}")(**options) or None
 
     def do_list(self, *, status=None, all=False, limit=1000, json: bool = False, **_):
-        rows = OutboxMessage.objects.select_related("relay").defer("raw").order_by("created_at", "id")
+        rows = OutboxMessage.objects.select_related("relay").order_by("created_at", "id")
         if status:
             rows = rows.filter(status__in=status)
         elif not all:
@@ -90,7 +90,7 @@ class Command(BaseCommand):
              "refused": a.refused}
             for a in row.delivery_attempts.order_by("at", "id")
         ]
-        headers = original_headers(bytes(row.raw)).decode("utf-8", "replace")
+        headers = original_headers(bytes(row.body.raw)).decode("utf-8", "replace")
         if json:
             self.stdout.write(_dumps({**row_summary(row), "outcomes": row.outcomes, "attempt_list": attempts,
                                       "expires_at": _iso(row.expires_at), "headers": headers}))

@@ -2,15 +2,18 @@
 import hashlib
 import socket
 import time
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from mailsite.webmail.models import Message
 from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxReceipt
-from spooler.services import outbound, queue_ops, smtp_connections
+from spooler.services import outbound, queue_ops, receipts, smtp_connections
 from spooler.sessions import Attachment, Email
 from tests.fixtures.celery_worker import point_at
 from tests.fixtures.net import free_port
@@ -68,7 +71,7 @@ def test_deliver_due_sends_to_the_mailbox(sender, mail_sandbox):
     files = list((mail_sandbox.maildir(rcpt) / "new").iterdir())
     assert len(files) == 1 and row.message_id.encode() in files[0].read_bytes()
     assert outbound.outbox_deliver_due() == 0  # nothing is sent twice
-    assert not OutboxReceipt.objects.exists()  # the batch's receipts go with its record
+    assert receipts.kept_receipts() == []  # the batch's receipts go once it is recorded
 
 
 def test_one_connection_is_reused_across_batches(sender, smtp_server, settings):
@@ -197,17 +200,44 @@ def test_sweeper_requeues_rows_whose_lease_ran_out(sender):
     assert row.status == "queued" and row.claim_token is None
 
 
-def test_sweeper_records_a_receipted_row_as_sent_instead_of_sending_it_again(sender):
+@pytest.mark.parametrize("store", ["file", "table"])
+def test_sweeper_records_a_receipted_row_as_sent_instead_of_sending_it_again(sender, store, monkeypatch, tmp_path):
     """The worker died after the relay's 250 and its receipt, before the batch was recorded."""
-    row = enqueue(sender, ["x@example.test"])
-    [claimed] = outbound.outbox_claim(limit=1)
-    outbound._write_receipt(claimed, token=claimed.claim_token, at=timezone.now())
-    OutboxMessage.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert outbound.outbox_sweep() == 0  # nothing due: it is sent
-    row.refresh_from_db()
-    assert row.status == "sent" and row.attempts == 1 and row.outcomes["x@example.test"]["status"] == "sent"
-    assert "receipt" in row.delivery_attempts.get().text
-    assert not OutboxReceipt.objects.exists()
+    # Files as on SQLite, rows as on PostgreSQL: both stores, whichever database runs the test.
+    monkeypatch.setattr(receipts, "receipt_dir", lambda: tmp_path / "receipts" if store == "file" else None)
+    rows = [enqueue(sender, [f"x{i}@example.test"]) for i in range(3)]
+    claimed = outbound.outbox_claim(limit=3)
+    kept = receipts.batch_receipts(claimed[0].claim_token)
+    assert isinstance(kept, receipts.FileReceipts if store == "file" else receipts.TableReceipts)
+    for row in claimed[:2]:  # the third one was never accepted
+        kept.write(row.id, timezone.now())
+    OutboxMessage.objects.filter(id__in=[r.id for r in rows]).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert len(receipts.kept_receipts()) == 2
+    assert outbound.outbox_sweep() == 1  # the third is due again; the two receipted ones are sent
+    for row in rows:
+        row.refresh_from_db()
+    assert [r.status for r in rows] == ["sent", "sent", "queued"]
+    assert rows[0].attempts == 1 and rows[0].outcomes["x0@example.test"]["status"] == "sent"
+    assert "receipt" in rows[0].delivery_attempts.get().text
+    assert receipts.kept_receipts() == [] and not OutboxReceipt.objects.exists()
+
+
+def test_file_receipts_survive_a_line_cut_short_and_stray_files(monkeypatch, tmp_path):
+    monkeypatch.setattr(receipts, "receipt_dir", lambda: tmp_path)
+    token = uuid.uuid4()
+    (tmp_path / "not-a-token").write_text("junk")
+    (tmp_path / token.hex).write_text("12 2026-11-26T16:00:00+00:00\n13 2026-11-2")  # killed mid-line
+    assert receipts.kept_receipts() == [(token, 12, datetime(2026, 11, 26, 16, tzinfo=UTC))]
+    receipts.drop_receipts([token])
+    assert receipts.kept_receipts() == [] and (tmp_path / "not-a-token").exists()
+
+
+def test_file_receipts_live_beside_the_sqlite_database(settings):
+    directory = receipts.receipt_dir()
+    if connection.vendor == "sqlite":
+        assert directory == Path(connection.settings_dict["NAME"] + ".receipts")
+    else:
+        assert directory is None  # PostgreSQL: workers may run on several hosts, so receipts are rows
 
 
 def test_sweeper_stores_an_owed_bounce(sender):
@@ -244,7 +274,7 @@ def test_attachments_are_stored_once_by_content_hash(sender, smtp_sink):
     assert OutboxBlob.objects.count() == 1
     blob = OutboxBlob.objects.get()
     assert blob.sha256 == hashlib.sha256(bytes(blob.data)).hexdigest()
-    assert all(len(bytes(r.raw)) < 2000 for r in OutboxMessage.objects.all())
+    assert all(len(bytes(r.body.raw)) < 2000 for r in OutboxMessage.objects.select_related("body"))
     originals = {r.message_id: r for r in rows}
     outbound.outbox_deliver_due()
     assert sink.wait_for_count(3) == 3
@@ -256,15 +286,20 @@ def test_attachments_are_stored_once_by_content_hash(sender, smtp_sink):
     assert outbound.outbox_blobs_collect(older_than_seconds=0) == 1
 
 
-def test_stored_message_is_rebuilt_byte_for_byte(sender):
+def test_stored_message_is_rebuilt_byte_for_byte(sender, django_assert_num_queries):
     data = b"%PDF" + bytes(range(256)) * 40
     email = Email(sender="a@example.test", to=["b@example.test"], subject="x", text="body",
                   attachments=[Attachment("a.bin", "application/octet-stream", data),
                                Attachment("b.bin", "application/octet-stream", data[::-1])])
     raw = email.to_bytes()
     row = outbound.outbox_enqueue(email=email, relay=sender.mail_accounts.get())
-    row = OutboxMessage.objects.prefetch_related("parts__blob").get(id=row.id)
+    row = OutboxMessage.objects.get(id=row.id)
     assert row.parts.count() == 2 and outbound.outbox_raw(row) == raw
+    # A claimed row comes with its body, parts and relay: rebuilding it costs no query.
+    relay = sender.mail_accounts.get()
+    [claimed] = outbound.outbox_claim(limit=1)
+    with django_assert_num_queries(0):
+        assert outbound.outbox_raw(claimed) == raw and claimed.relay == relay
 
 
 def test_site_mail_goes_through_the_spool(db, settings):
@@ -276,7 +311,7 @@ def test_site_mail_goes_through_the_spool(db, settings):
     assert sent == 1
     row = OutboxMessage.objects.get()
     assert row.relay is None and row.recipients == ["user@example.test"] and row.subject == "Password reset"
-    assert b"Click here" in bytes(row.raw)
+    assert b"Click here" in bytes(row.body.raw)
 
 
 def test_site_mail_failure_is_logged_not_bounced(db, settings, smtp_sink, caplog):
@@ -305,11 +340,11 @@ def test_a_batch_stopped_early_records_what_was_sent_and_requeues_the_rest(sende
     real = outbound._deliver_one
     calls = []
 
-    def deliver_one(batch, session, row):
+    def deliver_one(batch, session, row, **kwargs):
         calls.append(row.id)
-        if len(calls) == 2:
+        if len(calls) == 2:  # the second row's envelope went out ahead with the first one's content
             raise RuntimeError("the task's soft time limit")
-        return real(batch, session, row)
+        return real(batch, session, row, **kwargs)
 
     monkeypatch.setattr(outbound, "_deliver_one", deliver_one)
     with pytest.raises(RuntimeError):

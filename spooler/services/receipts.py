@@ -1,0 +1,97 @@
+"""Receipts: "the relay said 250 to row R of batch T", kept before the next message's content goes out.
+
+A batch's outcomes are written in bulk once it is done; if its worker dies before that, the sweeper reads the
+receipts and records those rows as sent instead of sending them again. So the only duplicate a killed worker
+can cause is the RFC 1047 one: the relay said 250 and the worker died before the receipt was kept.
+
+Where receipts are kept depends on the database:
+- SQLite (one host by nature): a file per batch beside the database, `<database>.receipts/<token>`, a line per
+  row. One write() the kernel keeps when the process is killed, and no database lock: an INSERT per message
+  from every worker process made them queue for SQLite's one write lock (a quarter of the spool's throughput).
+- Otherwise (PostgreSQL, workers on several hosts): an OutboxReceipt row per message, autocommit.
+"""
+import os
+import uuid
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from spooler.models import OutboxReceipt
+from spooler.services import outbox_sql
+
+
+def receipt_dir() -> Path | None:
+    """The directory of the file receipts, or None when receipts are rows (not SQLite, or in memory)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    name = str(db.settings_dict.get("NAME") or "")
+    if db.vendor != "sqlite" or not name or name == ":memory:" or "mode=memory" in name:
+        return None
+    return Path(name).with_name(Path(name).name + ".receipts")
+
+
+class FileReceipts:
+    def __init__(self, directory: Path, token: uuid.UUID):
+        self.path = directory / token.hex
+        self._fd = None
+
+    def write(self, row_id: int, at: datetime) -> None:
+        if self._fd is None:
+            self.path.parent.mkdir(mode=0o700, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.write(self._fd, f"{row_id} {at.isoformat()}\n".encode())
+
+    def discard(self) -> None:
+        """The batch is recorded (committed): its receipts are no longer needed."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.path.unlink(missing_ok=True)
+
+
+class TableReceipts:
+    def __init__(self, token: uuid.UUID):
+        self.token = token
+
+    def write(self, row_id: int, at: datetime) -> None:
+        outbox_sql.insert_now(OutboxReceipt, SimpleNamespace(message_id=row_id, claim_token=self.token, at=at),
+                              ["message", "claim_token", "at"])
+
+    def discard(self) -> None:
+        OutboxReceipt.objects.filter(claim_token=self.token).delete()
+
+
+def batch_receipts(token: uuid.UUID) -> FileReceipts | TableReceipts:
+    directory = receipt_dir()
+    return FileReceipts(directory, token) if directory else TableReceipts(token)
+
+
+def kept_receipts(limit: int = 1000) -> list[tuple[uuid.UUID, int, datetime]]:
+    """Every receipt kept (token, row id, time), from rows and from files: the sweeper's view."""
+    found = [(r.claim_token, r.message_id, r.at) for r in OutboxReceipt.objects.order_by("id")[:limit]]
+    directory = receipt_dir()
+    for path in sorted(directory.iterdir()) if directory and directory.is_dir() else []:
+        try:
+            token = uuid.UUID(hex=path.name)
+            lines = path.read_text("ascii", "replace").splitlines()
+        except (ValueError, OSError):
+            continue  # not ours, or gone meanwhile
+        for line in lines:
+            row_id, _, at = line.partition(" ")
+            try:
+                found.append((token, int(row_id), datetime.fromisoformat(at)))
+            except ValueError:
+                continue  # a line cut short by the kill
+    return found
+
+
+def drop_receipts(tokens) -> None:
+    """Forget the receipts of these batches (recovered, or recorded by a worker that died before it could
+    delete them)."""
+    tokens = set(tokens)
+    OutboxReceipt.objects.filter(claim_token__in=tokens).delete()
+    directory = receipt_dir()
+    if directory:
+        for token in tokens:
+            (directory / token.hex).unlink(missing_ok=True)
