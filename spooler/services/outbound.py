@@ -121,14 +121,14 @@ def outbox_raw(row: OutboxMessage) -> bytes:
     if stored is None:
         stored = bytes(row.body.raw)
     if parts is None:
-        parts = row.parts.select_related("blob")
+        parts = [(p.offset, bytes(p.blob.data)) for p in row.parts.select_related("blob")]
     if not parts:
         return stored
     out, pos = [], 0
-    for part in sorted(parts, key=lambda p: p.offset):
-        out.append(stored[pos:part.offset])
-        out.append(bytes(part.blob.data))
-        pos = part.offset
+    for offset, data in sorted(parts):
+        out.append(stored[pos:offset])
+        out.append(data)
+        pos = offset
     out.append(stored[pos:])
     return b"".join(out)
 
@@ -195,35 +195,20 @@ def outbox_claim(*, limit: int) -> list[OutboxMessage]:
     """Claim up to `limit` due rows for this worker, with a lease. Returns the rows won (with their relay)."""
     now = timezone.now()
     token = uuid.uuid4()
-    ids = _claim_ids(now=now, token=token, limit=limit)
-    if not ids:
+    lease_until = now + timedelta(seconds=settings.SPOOL_LEASE_SECONDS)
+    if not _claim_ids(now=now, token=token, lease_until=lease_until, limit=limit):
         return []
-    rows = outbox_sql.load_models(
-        OutboxMessage.objects.filter(id__in=ids, claim_token=token, status=OutboxStatus.SENDING)
-        .order_by("relay_id", "-priority", "next_attempt_at", "id")
-    )
-    _attach_relays_and_parts(rows)
+    rows = outbox_sql.load_claimed(status=OutboxStatus.SENDING, token=token, lease_until=lease_until)
+    relay_field = OutboxMessage._meta.get_field("relay")
+    relays = MailAccount.objects.in_bulk({r.relay_id for r in rows if r.relay_id is not None})
+    for row in rows:
+        relay_field.set_cached_value(row, relays.get(row.relay_id))
     return rows
 
 
-def _attach_relays_and_parts(rows: list[OutboxMessage]) -> None:
-    """Give the claimed rows their relay, body and cut-out part bodies, one query each for the whole batch."""
-    relay_field = OutboxMessage._meta.get_field("relay")
-    relays = MailAccount.objects.in_bulk({r.relay_id for r in rows if r.relay_id is not None})
-    bodies = dict(OutboxBody.objects.filter(message_id__in=[r.id for r in rows]).values_list("message_id", "raw"))
-    parts = {}
-    for part in OutboxPart.objects.filter(message_id__in=[r.id for r in rows]).select_related("blob"):
-        parts.setdefault(part.message_id, []).append(part)
-    for row in rows:
-        relay_field.set_cached_value(row, relays.get(row.relay_id))
-        row.claimed_raw = bytes(bodies.get(row.id, b""))
-        row.claimed_parts = parts.get(row.id, [])
-
-
-def _claim_ids(*, now, token, limit: int) -> list[int]:
+def _claim_ids(*, now, token, lease_until, limit: int) -> list[int]:
     """Mark up to `limit` due rows as ours. Returns the ids tried (read back with the token: the rows won)."""
-    lease_until = now + timedelta(seconds=settings.SPOOL_LEASE_SECONDS)
-    with transaction.atomic():
+    with outbox_sql.write_transaction():
         # SQLite: the transaction begins IMMEDIATE (settings), so claims are serialized between processes.
         # PostgreSQL: rows another worker is claiming right now are skipped (SKIP LOCKED), not waited for.
         return outbox_sql.claim_due(statuses=DUE_STATUSES, now=now, limit=limit, status=OutboxStatus.SENDING,
@@ -365,7 +350,7 @@ def _ms_since(started: float) -> int:
 
 
 def _outcome(status, code, text) -> dict:
-    return {"status": str(status), "code": code, "text": text[:1000]}
+    return {"status": status.value, "code": code, "text": text[:1000]}
 
 
 def _accepted(batch: _Batch, row: OutboxMessage, result, *, duration_ms: int) -> None:
@@ -532,7 +517,7 @@ def _flush(batch: _Batch) -> None:
     attempts = [a for a in batch.attempts if a.message_id not in batch.lost]
     if not rows and not attempts:
         return
-    with transaction.atomic():
+    with outbox_sql.write_transaction():
         if rows:
             outbox_sql.update_rows(OutboxMessage, rows, _ROW_FIELDS)
         if attempts:

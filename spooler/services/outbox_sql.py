@@ -7,15 +7,17 @@ statements built once per process and vendor, for SQLite and PostgreSQL alike.
 """
 import json
 import sqlite3
+import sys
 import time
+from contextlib import contextmanager
 import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.db.models.base import ModelState
 
-from spooler.models import OutboxMessage
+from spooler.models import OutboxBlob, OutboxBody, OutboxMessage, OutboxPart
 
 _sql_cache: dict = {}
 
@@ -30,13 +32,28 @@ def _aware(value):
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+_scan_json = json.JSONDecoder().scan_once
+
+
+def _json(value):
+    """A JSONField's text as the ORM decodes it; the C scanner straight away (json.loads wraps it in Python
+    that costs more than the scan, for the short texts the spool keeps)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded, end = _scan_json(value, 0)
+    except StopIteration:
+        return json.loads(value)  # (leading white space) or the error json.loads gives
+    return decoded if end == len(value) else json.loads(value)
+
+
 def _reader(field):
     """The function turning this field's database value into its Python value, or None when it is the same."""
     kind = field.get_internal_type()
     if kind == "DateTimeField" and settings.USE_TZ:
         return _aware
     if kind == "JSONField":
-        return lambda v: json.loads(v) if isinstance(v, str) else v
+        return _json
     if kind == "UUIDField":
         return lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(v)
     if kind == "BooleanField":
@@ -44,29 +61,58 @@ def _reader(field):
     return None
 
 
-def load_models(queryset) -> list:
-    """The model instances of a plain queryset (every concrete field, no select_related), as the ORM would
-    give them, read in one statement with a cheap conversion per value."""
-    model, alias = queryset.model, queryset.db
-    db = connections[alias]
-    sql, params = queryset.query.get_compiler(alias).as_sql()
-    fields = model._meta.concrete_fields
-    readers = _statement(db, ("readers", model), lambda _quote: [_reader(f) for f in fields])
-    names = [f.attname for f in fields]
+# What delivery does not read: left deferred (the ORM loads such a field if it is ever asked for), or known
+# from the claim itself.
+_NOT_LOADED = {"user", "message_id", "subject", "not_before", "created_at", "bounced_at"}
+_FROM_CLAIM = {"status", "claim_token", "lease_until"}
+
+
+def load_claimed(*, status, token, lease_until) -> list[OutboxMessage]:
+    """The rows of one claim (`status`, `token`, `lease_until`), in sending order (relay, priority, due time),
+    as the ORM would give them (a few fields deferred), each with `claimed_raw` (its body's bytes) and
+    `claimed_parts` ([(offset, bytes)] of the part bodies cut out of it): two statements for the whole batch."""
+    db = connections[DEFAULT_DB_ALIAS]
+    all_fields = OutboxMessage._meta.concrete_fields
+    fields = [f for f in all_fields if f.name not in _NOT_LOADED | _FROM_CLAIM]
+
+    def build(quote):
+        meta, body, part, blob = (m._meta for m in (OutboxMessage, OutboxBody, OutboxPart, OutboxBlob))
+        col = {f.name: f"m.{quote(f.column)}" for f in all_fields}
+        claimed = f"{col['status']} = %s AND {col['claim_token']} = %s"
+        rows = (f"SELECT {', '.join(col[f.name] for f in fields)}, b.{quote(body.get_field('raw').column)} "
+                f"FROM {quote(meta.db_table)} m JOIN {quote(body.db_table)} b "
+                f"ON b.{quote(body.pk.column)} = {col['id']} WHERE {claimed} "
+                f"ORDER BY {col['relay']}, {col['priority']} DESC, {col['next_attempt_at']}, {col['id']}")
+        parts = (f"SELECT p.{quote(part.get_field('message').column)}, p.{quote(part.get_field('offset').column)}, "
+                 f"d.{quote(blob.get_field('data').column)} FROM {quote(part.db_table)} p "
+                 f"JOIN {quote(blob.db_table)} d ON d.{quote(blob.pk.column)} = p.{quote(part.get_field('blob').column)} "
+                 f"JOIN {quote(meta.db_table)} m ON {col['id']} = p.{quote(part.get_field('message').column)} "
+                 f"WHERE {claimed} ORDER BY p.{quote(part.get_field('offset').column)}")
+        return rows, parts, [_reader(f) for f in fields], _writers(db, OutboxMessage, ["claim_token"])[0][1]
+
+    rows_sql, parts_sql, readers, token_param = _statement(db, "load-claimed", build)
+    params = [status, token_param(token)]
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(rows_sql, params)
         fetched = cursor.fetchall()
-    if fetched and len(fetched[0]) != len(fields):
-        raise ValueError("load_models needs a queryset selecting every concrete field")
+        cursor.execute(parts_sql, params)
+        parts = cursor.fetchall()
+    names = [f.attname for f in fields]
+    claim = {"status": status, "claim_token": token, "lease_until": lease_until}
     rows = []
     for values in fetched:
-        # What Model.from_db does, without Model.__init__'s generic path per field (this model sends no
-        # init signals; every concrete field is set).
-        row = model.__new__(model)
+        # What Model.from_db does, without Model.__init__'s generic path per field (this model sends no init
+        # signals).
+        row = OutboxMessage.__new__(OutboxMessage)
         row.__dict__.update(zip(names, [v if r is None or v is None else r(v) for r, v in zip(readers, values)]))
+        row.__dict__.update(claim)
         row._state = ModelState()
-        row._state.adding, row._state.db = False, alias
+        row._state.adding, row._state.db = False, db.alias
+        row.claimed_raw, row.claimed_parts = bytes(values[-1]), []
         rows.append(row)
+    by_id = {row.id: row for row in rows}
+    for message_id, offset, data in parts:
+        by_id[message_id].claimed_parts.append((offset, bytes(data)))
     return rows
 
 
@@ -91,7 +137,7 @@ def claim_due(*, statuses, now, limit: int, status, token, lease_until) -> list[
         if db.vendor == "postgresql":
             select += " FOR UPDATE SKIP LOCKED"
         update = (f"UPDATE {table} SET {col['status']} = %s, {col['claim_token']} = %s, {col['lease_until']} = %s "
-                  f"WHERE {col['id']} = %s AND {col['status']} = %s")
+                  f"WHERE {col['status']} IN ({', '.join(['%s'] * len(statuses))}) AND {col['id']} IN ")
         return select, update, dict(_writers(db, OutboxMessage, ["lease_until", "claim_token"]))
 
     select, update, writers = _statement(db, "claim", build)
@@ -100,10 +146,11 @@ def claim_due(*, statuses, now, limit: int, status, token, lease_until) -> list[
     with db.cursor() as cursor:
         for due_status in statuses:
             cursor.execute(select, [due_status, at, at, limit])
-            candidates += [(-priority, due, pk, due_status) for priority, due, pk in cursor.fetchall()]
-        candidates = sorted(candidates)[:limit]
-        cursor.executemany(update, [[status, token, until, pk, due_status] for _p, _d, pk, due_status in candidates])
-    return [pk for _p, _d, pk, _s in candidates]
+            candidates += [(-priority, due, pk) for priority, due, pk in cursor.fetchall()]
+        ids = [pk for _p, _d, pk in sorted(candidates)[:limit]]
+        if ids:
+            cursor.execute(update + f"({', '.join(['%s'] * len(ids))})", [status, token, until, *statuses, *ids])
+    return ids
 
 
 # --- writing ------------------------------------------------------------------------------------------
@@ -116,7 +163,9 @@ def _writer(db, field):
         return _sqlite_datetime
     if kind == "DateTimeField":
         return db.ops.adapt_datetimefield_value
-    if kind in ("JSONField", "UUIDField"):
+    if kind == "JSONField":
+        return lambda v: db.ops.adapt_json_value(v, field.encoder)  # what get_db_prep_save ends in
+    if kind == "UUIDField":
         return lambda v: field.get_db_prep_save(v, db)
     return None
 
@@ -203,21 +252,49 @@ def insert_now(model, obj, fields: list[str]) -> None:
             cursor.execute(sql, params)
 
 
-def _sqlite_write_now(db, sql: str, params: list, *, patience: float = 30.0) -> None:
-    """One autocommit write on SQLite without its busy handler, which sleeps 1 ms and more whenever another
-    process holds the write lock for a few microseconds: retry after 50 µs instead, for up to `patience` s."""
+def _sqlite_write_now(db, sql: str, params: list) -> None:
+    """One autocommit write on SQLite, waiting for the write lock as write_transaction does."""
+    _sqlite_when_unlocked(db, lambda: db.connection.execute(sql, params))
+
+
+@contextmanager
+def write_transaction():
+    """transaction.atomic() for the delivery loop's short writes (claims, a batch's outcomes). On SQLite it
+    waits for the write lock as below, not with SQLite's busy handler."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or db.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    atomic = transaction.atomic()
+    _sqlite_when_unlocked(db, atomic.__enter__)  # BEGIN IMMEDIATE takes the write lock (a failed one leaves no state)
+    try:
+        yield
+    except BaseException:
+        if not atomic.__exit__(*sys.exc_info()):
+            raise
+    else:
+        atomic.__exit__(None, None, None)
+
+
+def _sqlite_when_unlocked(db, attempt, *, patience: float = 30.0):
+    """Run `attempt` (something that takes SQLite's write lock) until it gets the lock. SQLite's own busy
+    handler sleeps 1 ms, then 2, 5, 10... whenever another process holds the lock, even for microseconds,
+    and worker processes take it for a claim, an outcome or a receipt all the time; retry after 50 µs instead,
+    doubling up to 1 ms, for up to `patience` seconds."""
     db.ensure_connection()
     raw = db.connection
-    deadline = time.monotonic() + patience
+    busy_timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    deadline, delay = time.monotonic() + patience, 0.00005
     raw.execute("PRAGMA busy_timeout = 0")
     try:
         while True:
             try:
-                raw.execute(sql, params)
-                return
-            except sqlite3.OperationalError as exc:
+                return attempt()
+            except (sqlite3.OperationalError, OperationalError) as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
                     raise
-                time.sleep(0.00005)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.001)
     finally:
-        raw.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+        raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout)}")

@@ -77,7 +77,16 @@ class Session:
         self.password = check_arg("password", password)
         self.security = tls.check_security(security)
         self.timeout = float(timeout if timeout is not None else limits.TIMEOUT)
-        self.ssl_context = tls.make_context(ssl_context, cafile, insecure)
+        self._ssl_args = (ssl_context, cafile, insecure)
+        self._ssl_context = None
+
+    @property
+    def ssl_context(self):
+        # Made on first use: loading the system CA store takes tens of milliseconds, which a plain-text
+        # session never needs to spend.
+        if self._ssl_context is None:
+            self._ssl_context = tls.make_context(*self._ssl_args)
+        return self._ssl_context
 
     @property
     def server(self):

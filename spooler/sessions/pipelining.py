@@ -22,6 +22,10 @@ class PipeliningSession(SMTPSession):
     # The envelope (bytes) sent after the last content for the message the caller said comes next; its replies
     # are still unread. While it is set the server sits after that DATA's 354: anything sent becomes content.
     _ahead = None
+    # The last message checked and its envelope: with `then=` each message is asked for twice (as the next one,
+    # then as itself), and checking it is a good part of what a message costs here.
+    _last_checked = None
+    _last_envelope = None
 
     def send_raw(self, sender, recipients, data, while_waiting=None, then=None):
         """Like SMTPSession.send_raw. `while_waiting` (optional) is called once, after the envelope went out and
@@ -82,6 +86,14 @@ class PipeliningSession(SMTPSession):
 
     def _checked(self, sender, recipients, data):
         """(sender, recipients, data) as sent: addresses checked, CRLF line endings, within max_message_bytes."""
+        last = self._last_checked
+        if last is not None and last[0] is data and last[1] == sender and last[2] == recipients:
+            return last[3]
+        checked = self._check(sender, recipients, data)
+        self._last_checked = (data, sender, list(recipients), checked)  # (holds `data`: its id stays unique)
+        return checked
+
+    def _check(self, sender, recipients, data):
         sender = _envelope_address(sender, allow_empty=True)
         recipients = [_envelope_address(r) for r in recipients]
         if not recipients:
@@ -96,6 +108,14 @@ class PipeliningSession(SMTPSession):
 
     def _envelope(self, sender, recipients, data) -> bytes:
         """MAIL, RCPT... and DATA as one write. Raises before anything is sent (SIZE, SMTPUTF8)."""
+        last = self._last_envelope
+        if last is not None and last[0] is data and last[1] is self._conn and last[2] == (sender, recipients):
+            return last[3]
+        envelope = self._build_envelope(sender, recipients, data)
+        self._last_envelope = (data, self._conn, (sender, recipients), envelope)
+        return envelope
+
+    def _build_envelope(self, sender, recipients, data) -> bytes:
         options = "".join(" " + o for o in self._mail_options(sender, recipients, data))
         envelope = f"MAIL FROM:<{sender}>{options}\r\n" + "".join(f"RCPT TO:<{r}>\r\n" for r in recipients)
         return (envelope + "DATA\r\n").encode("utf-8")

@@ -1,6 +1,7 @@
 """SMTPSession: send Email objects over one reusable connection, with clear transient/permanent errors."""
 
 import dataclasses
+import functools
 import re
 import smtplib
 import socket
@@ -261,6 +262,7 @@ class _Reconnect(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=4096)  # a spool sends from few senders, and checking costs per message
 def _envelope_address(addr, allow_empty=False):
     addr = (addr or "").strip()
     if not addr and allow_empty:

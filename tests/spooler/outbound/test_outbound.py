@@ -226,8 +226,9 @@ def test_file_receipts_survive_a_line_cut_short_and_stray_files(monkeypatch, tmp
     monkeypatch.setattr(receipts, "receipt_dir", lambda: tmp_path)
     token = uuid.uuid4()
     (tmp_path / "not-a-token").write_text("junk")
-    (tmp_path / token.hex).write_text("12 2026-11-26T16:00:00+00:00\n13 2026-11-2")  # killed mid-line
-    assert receipts.kept_receipts() == [(token, 12, datetime(2026, 11, 26, 16, tzinfo=UTC))]
+    at = datetime(2026, 11, 26, 16, tzinfo=UTC)
+    (tmp_path / token.hex).write_text(f"12 {at.timestamp()!r}\n13 17")  # killed mid-line
+    assert receipts.kept_receipts() == [(token, 12, at)]
     receipts.drop_receipts([token])
     assert receipts.kept_receipts() == [] and (tmp_path / "not-a-token").exists()
 
