@@ -126,11 +126,10 @@ class OutboxPart(models.Model):
 
 
 class OutboxReceipt(models.Model):
-    """"The relay said 250 to this message": one tiny INSERT per message, written before the next message's
-    content goes out, while the rows' full outcomes are written in bulk at the end of the batch (deleting the
-    batch's receipts). If the worker dies in between, the sweeper finds the receipt and records the row as
-    sent instead of sending it again: the only duplicate left is the RFC 1047 one (250 said, worker dead
-    before its receipt was written), at most one message per killed worker."""
+    """"The relay said 250 to this message", where the database is not SQLite (see services/receipts.py, which
+    keeps SQLite's receipts in files): one tiny INSERT per message, written before the next message's content
+    goes out, while the rows' full outcomes are written in bulk at the end of the batch. If the worker dies in
+    between, the sweeper finds the receipt and records the row as sent instead of sending it again."""
 
     # No constraint and no index: the table is tiny (one batch per worker at most) and written once per message.
     message = models.ForeignKey(OutboxMessage, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,

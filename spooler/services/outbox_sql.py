@@ -163,8 +163,10 @@ def _writer(db, field):
         return _sqlite_datetime
     if kind == "DateTimeField":
         return db.ops.adapt_datetimefield_value
+    if kind == "JSONField" and db.vendor == "sqlite" and field.encoder is None:
+        return lambda v: "{}" if v == {} else json.dumps(v)  # what get_db_prep_save ends in, on SQLite
     if kind == "JSONField":
-        return lambda v: db.ops.adapt_json_value(v, field.encoder)  # what get_db_prep_save ends in
+        return lambda v: db.ops.adapt_json_value(v, field.encoder)
     if kind == "UUIDField":
         return lambda v: field.get_db_prep_save(v, db)
     return None
@@ -174,7 +176,8 @@ def _sqlite_datetime(value, _last=[None, None]):  # noqa: B006 - a one-entry cac
     """What adapt_datetimefield_value gives on SQLite (naive UTC, str()), without its per-call checks; the
     same datetime object is often written several times in a row (sent_at, finished_at, next_attempt_at)."""
     if value is not _last[0]:
-        _last[0], _last[1] = value, str(value.astimezone(UTC).replace(tzinfo=None))
+        utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+        _last[0], _last[1] = value, utc.isoformat(" ")[:-6]  # (= str() of the naive UTC time, minus "+00:00")
     return _last[1]
 
 

@@ -1,20 +1,18 @@
 """SMTP PIPELINING (RFC 2920): MAIL, every RCPT and DATA go out in one write.
 
-A message then costs two round trips (envelope + DATA, then the content) instead of 3 + recipients, which
-is what lets the spool outrun one plain smtplib connection (Postfix's smtp client pipelines the same way).
+A message then costs two round trips (envelope + DATA, then the content) instead of 3 + recipients.
 With ``then=`` (the message the caller sends next) it costs one: the next envelope goes out in the same write
 as this content (RFC 2920 §3.1 lets the content be the first "command" of a group), and the next send_raw
-reads its replies. It builds on SMTPSession: the same connection, TLS, login, reconnect-when-idle and the same
+reads its replies. That is what lets the spool outrun one plain smtplib connection. It builds on SMTPSession: the same connection, TLS, login, reconnect-when-idle and the same
 errors (TransientError / PermanentError and their subclasses, a SendResult on success). Servers that do not
 announce PIPELINING get SMTPSession.send_raw.
 """
 import re
 
 from .base import network_errors, reply_text
-from .errors import InvalidAddress, MessageTooLarge, SessionError, TransientError
-from .smtp import SendResult, SMTPSession, _all_refused, _by_code, _envelope_address, _sort_recipients
+from .errors import SessionError, TransientError
+from .smtp import SendResult, SMTPSession, _all_refused, _by_code, _sort_recipients
 
-_EOL = re.compile(rb"\r\n|\r|\n")
 _DOT = re.compile(rb"(?m)^\.")
 
 
@@ -85,26 +83,13 @@ class PipeliningSession(SMTPSession):
     # --- one transaction -----------------------------------------------------------------------------
 
     def _checked(self, sender, recipients, data):
-        """(sender, recipients, data) as sent: addresses checked, CRLF line endings, within max_message_bytes."""
+        """SMTPSession._check, remembered for the last message asked."""
         last = self._last_checked
         if last is not None and last[0] is data and last[1] == sender and last[2] == recipients:
             return last[3]
         checked = self._check(sender, recipients, data)
         self._last_checked = (data, sender, list(recipients), checked)  # (holds `data`: its id stays unique)
         return checked
-
-    def _check(self, sender, recipients, data):
-        sender = _envelope_address(sender, allow_empty=True)
-        recipients = [_envelope_address(r) for r in recipients]
-        if not recipients:
-            raise InvalidAddress("no recipients")
-        data = bytes(data)
-        if data.count(b"\n") != data.count(b"\r\n") or data.count(b"\r") != data.count(b"\r\n"):
-            data = _EOL.sub(b"\r\n", data)  # only when some line does not end in CRLF (a regex costs per message)
-        if len(data) > self.max_message_bytes:
-            raise MessageTooLarge(f"message of {len(data)} bytes is above the maximum of {self.max_message_bytes}",
-                                  size=len(data), limit=self.max_message_bytes, server=self.server)
-        return sender, recipients, data
 
     def _envelope(self, sender, recipients, data) -> bytes:
         """MAIL, RCPT... and DATA as one write. Raises before anything is sent (SIZE, SMTPUTF8)."""

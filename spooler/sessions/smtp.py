@@ -169,14 +169,7 @@ class SMTPSession(Session):
 
     def send_raw(self, sender, recipients, data):
         """Send bytes as they are (line endings made CRLF). Raises TransientError/PermanentError."""
-        sender = _envelope_address(sender, allow_empty=True)
-        recipients = [_envelope_address(r) for r in recipients]
-        if not recipients:
-            raise InvalidAddress("no recipients")
-        data = _EOL.sub(b"\r\n", bytes(data))
-        if len(data) > self.max_message_bytes:
-            raise MessageTooLarge(f"message of {len(data)} bytes is above the maximum of {self.max_message_bytes}",
-                                  size=len(data), limit=self.max_message_bytes, server=self.server)
+        sender, recipients, data = self._check(sender, recipients, data)
         for attempt in range(limits.SMTP_RECONNECTS + 1):
             self.connect()
             try:
@@ -196,6 +189,20 @@ class SMTPSession(Session):
             if exc.code is None or exc.code == 421:
                 self._drop()
             raise
+
+    def _check(self, sender, recipients, data):
+        """(sender, recipients, data) as sent: addresses checked, CRLF line endings, within max_message_bytes."""
+        sender = _envelope_address(sender, allow_empty=True)
+        recipients = [_envelope_address(r) for r in recipients]
+        if not recipients:
+            raise InvalidAddress("no recipients")
+        data = bytes(data)
+        if data.count(b"\n") != data.count(b"\r\n") or data.count(b"\r") != data.count(b"\r\n"):
+            data = _EOL.sub(b"\r\n", data)  # only when some line does not end in CRLF (a regex costs per message)
+        if len(data) > self.max_message_bytes:
+            raise MessageTooLarge(f"message of {len(data)} bytes is above the maximum of {self.max_message_bytes}",
+                                  size=len(data), limit=self.max_message_bytes, server=self.server)
+        return sender, recipients, data
 
     def _mail_options(self, sender, recipients, data) -> list[str]:
         """The MAIL FROM parameters this message needs from what the server announced (SIZE, 8BITMIME, SMTPUTF8)."""

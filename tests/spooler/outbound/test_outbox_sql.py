@@ -1,0 +1,56 @@
+"""The delivery loop's plain SQL: the same rows as the ORM, and waits for SQLite's write lock that end."""
+import sqlite3
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from spooler.models import OutboxMessage, OutboxStatus
+from spooler.services import outbound, outbox_sql
+from tests.spooler.outbound.conftest import enqueue
+
+pytestmark = pytest.mark.django_db
+
+
+def test_claimed_rows_read_as_the_orm_reads_them(sender):
+    rows = [enqueue(sender, [f"r{i}@example.test", "b@exämple.test"], subject=f"S{i}") for i in range(3)]
+    OutboxMessage.objects.filter(id=rows[1].id).update(priority=5, outcomes={"r1@example.test": {"status": "deferred"}})
+    claimed = outbound.outbox_claim(limit=10)
+    assert [r.id for r in claimed] == [rows[1].id, rows[0].id, rows[2].id]  # priority first, then age
+    # What delivery never reads stays deferred (the ORM loads it when asked, as the loop below does).
+    assert claimed[0].get_deferred_fields() == {"user_id", "message_id", "subject", "not_before", "created_at",
+                                                "bounced_at"}
+    for row in claimed:
+        orm = OutboxMessage.objects.get(id=row.id)
+        for field in OutboxMessage._meta.concrete_fields:
+            if field.attname != "lease_until":  # (the database keeps microseconds; compared below)
+                assert getattr(row, field.attname) == getattr(orm, field.attname), field.name
+        assert abs((row.lease_until - orm.lease_until).total_seconds()) < 0.001
+        assert row.status == OutboxStatus.SENDING and row.claimed_raw == bytes(orm.body.raw)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_transaction_waits_for_another_process_holding_the_sqlite_lock(sender):
+    enqueue(sender, ["x@example.test"])
+    if connection.vendor != "sqlite":
+        with outbox_sql.write_transaction():  # PostgreSQL: a plain atomic block, rows locked one by one
+            assert outbound._claim_ids(now=timezone.now(), token=uuid.uuid4(), lease_until=timezone.now(), limit=5)
+        return
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another worker's batch holds the write lock for a while
+    release = threading.Timer(0.3, other.execute, ["COMMIT"])
+    release.start()
+    started = time.monotonic()
+    try:
+        with outbox_sql.write_transaction():
+            assert outbound._claim_ids(now=timezone.now(), token=uuid.uuid4(), lease_until=timezone.now(), limit=5)
+    finally:
+        release.join()
+        other.close()
+    assert 0.25 < time.monotonic() - started < 5
+    assert OutboxMessage.objects.get().status == "sending"
+    # SQLite's own busy handler is back in place for everything else.
+    assert connection.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
