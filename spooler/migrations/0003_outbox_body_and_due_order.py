@@ -43,6 +43,12 @@ class Migration(migrations.Migration):
             model_name='outboxmessage',
             name='spooler_out_status_e1919c_idx',
         ),
+        # A default first, so that going back can add the column again (restore_bodies then fills it).
+        migrations.AlterField(
+            model_name='outboxmessage',
+            name='raw',
+            field=models.BinaryField(default=b''),
+        ),
         migrations.RemoveField(
             model_name='outboxmessage',
             name='raw',

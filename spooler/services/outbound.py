@@ -70,7 +70,7 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         expires_at=now + timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS),
         created_at=now,
     )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # (inside the page's transaction a savepoint would only cost)
         row.save(force_insert=True)
         OutboxBody.objects.create(message=row, raw=stored)
         if cuts:
