@@ -1,6 +1,5 @@
 """What every session shares: settings checks, error translation, and the classic reading API."""
 
-import contextlib
 import re
 import socket
 import ssl
@@ -25,28 +24,45 @@ def reply_text(text):
     return str(text).strip()
 
 
-@contextlib.contextmanager
-def network_errors(server, doing, passthrough=()):
+class network_errors:  # noqa: N801 - used as a function: `with network_errors(server, "doing"):`
     """Turn socket, TLS and EOF failures into TransientError/TLSError naming the server.
 
-    ``passthrough`` names exception types to leave alone (smtplib's reply errors are OSErrors too).
+    ``passthrough`` names exception types to leave alone (smtplib's reply errors are OSErrors too). A class
+    rather than a generator-based context manager: the spool enters one several times per message.
     """
-    try:
-        yield
-    except (SessionError, *passthrough):
-        raise
-    except ssl.SSLCertVerificationError as exc:
-        raise TLSError(f"certificate refused while {doing}: {exc.verify_message or exc}", server=server) from exc
-    except ssl.SSLError as exc:
-        raise TLSError(f"TLS failed while {doing}: {exc.reason or exc}", server=server) from exc
-    except (socket.timeout, TimeoutError) as exc:
-        raise TransientError(f"no answer within the timeout while {doing}", server=server) from exc
-    except ConnectionRefusedError as exc:
-        raise TransientError(f"connection refused while {doing}", server=server) from exc
-    except socket.gaierror as exc:
-        raise TransientError(f"host name not resolved while {doing}: {exc}", server=server) from exc
-    except (EOFError, OSError) as exc:
-        raise TransientError(f"connection lost while {doing}: {exc or type(exc).__name__}", server=server) from exc
+
+    __slots__ = ("server", "doing", "passthrough")
+
+    def __init__(self, server, doing, passthrough=()):
+        self.server, self.doing, self.passthrough = server, doing, passthrough
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or issubclass(exc_type, (SessionError, *self.passthrough)):
+            return False
+        error = _translated(exc, self.server, self.doing)
+        if error is None:
+            return False
+        raise error from exc
+
+
+def _translated(exc, server, doing):
+    """The session error for a network failure, or None for anything else."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TLSError(f"certificate refused while {doing}: {exc.verify_message or exc}", server=server)
+    if isinstance(exc, ssl.SSLError):
+        return TLSError(f"TLS failed while {doing}: {exc.reason or exc}", server=server)
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return TransientError(f"no answer within the timeout while {doing}", server=server)
+    if isinstance(exc, ConnectionRefusedError):
+        return TransientError(f"connection refused while {doing}", server=server)
+    if isinstance(exc, socket.gaierror):
+        return TransientError(f"host name not resolved while {doing}: {exc}", server=server)
+    if isinstance(exc, (EOFError, OSError)):
+        return TransientError(f"connection lost while {doing}: {exc or type(exc).__name__}", server=server)
+    return None
 
 
 class ImplicitTLSMixin:
