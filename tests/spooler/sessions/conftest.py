@@ -131,8 +131,9 @@ def scripted():
         server.stop()
 
 
-def smtp_script(on_data):
-    """A minimal SMTP dialogue; ``on_data(rfile, wfile)`` takes over after the DATA command."""
+def smtp_script(on_data, extension=b"8BITMIME"):
+    """A minimal SMTP dialogue announcing one extension; ``on_data(rfile, wfile)`` takes over after the DATA
+    command's 354, and returns True to go on with the dialogue (anything else ends the connection)."""
 
     def script(rfile, wfile):
         wfile.write(b"220 scripted ESMTP\r\n")
@@ -142,11 +143,11 @@ def smtp_script(on_data):
                 return
             verb = line[:4].upper()
             if verb == b"EHLO":
-                wfile.write(b"250-scripted\r\n250 8BITMIME\r\n")
+                wfile.write(b"250-scripted\r\n250 " + extension + b"\r\n")
             elif verb == b"DATA":
                 wfile.write(b"354 go ahead\r\n")
-                on_data(rfile, wfile)
-                return
+                if on_data(rfile, wfile) is not True:
+                    return
             elif verb == b"QUIT":
                 wfile.write(b"221 bye\r\n")
                 return

@@ -11,6 +11,8 @@ from spooler.sessions import (MessageTooLarge, PermanentError, PipeliningSession
                               RecipientsRefused, SessionError, TransientError)
 from tests.fixtures.smtp_servers import RecordingHandler, SMTPServer
 
+from .conftest import smtp_script
+
 
 def session(port):
     return PipeliningSession("127.0.0.1", port, security="none", timeout=5)
@@ -317,29 +319,18 @@ def hangs_up_after_the_first_message(received):
     reads the envelope sent ahead after the first content, answers only that content, and hangs up."""
     first = [True]
 
-    def script(rfile, wfile):
-        wfile.write(b"220 scripted ESMTP\r\n")
-        while line := rfile.readline():
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                wfile.write(b"250-scripted\r\n250 PIPELINING\r\n")
-            elif verb == b"DATA":
-                wfile.write(b"354 go ahead\r\n")
-                received.append(read_content(rfile))
-                if first:
-                    first.clear()
-                    for _ in range(3):  # MAIL, RCPT, DATA: read (a close with unread bytes would be a reset)
-                        rfile.readline()
-                    wfile.write(b"250 queued\r\n")
-                    return
-                wfile.write(b"250 queued\r\n")
-            elif verb == b"QUIT":
-                wfile.write(b"221 bye\r\n")
-                return
-            else:
-                wfile.write(b"250 OK\r\n")
+    def on_data(rfile, wfile):
+        received.append(read_content(rfile))
+        if first:
+            first.clear()
+            for _ in range(3):  # MAIL, RCPT, DATA: read (a close with unread bytes would be a reset)
+                rfile.readline()
+            wfile.write(b"250 queued\r\n")
+            return False
+        wfile.write(b"250 queued\r\n")
+        return True
 
-    return script
+    return smtp_script(on_data, extension=b"PIPELINING")
 
 
 def test_connection_lost_before_the_looked_ahead_replies_sends_it_again(scripted):
