@@ -9,8 +9,8 @@ import json
 import sqlite3
 import sys
 import time
-from contextlib import contextmanager
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from django.conf import settings
