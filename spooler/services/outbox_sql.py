@@ -6,6 +6,7 @@ message than the SMTP work they record. These functions do the same reads and wr
 statements built once per process and vendor, for SQLite and PostgreSQL alike.
 """
 import json
+import operator
 import sqlite3
 import sys
 import time
@@ -194,13 +195,20 @@ def _writers(db, model, names):
     return [(f.attname, _writer(db, f)) for f in fields]
 
 
-def _params(obj, writers) -> list:
-    values = obj.__dict__  # plain attributes on models and SimpleNamespace alike: no descriptor per field
-    return [values[attname] if conv is None else _convert(conv, values[attname]) for attname, conv in writers]
+def _param_maker(writers):
+    """A function giving an object's query parameters for these writers, from its __dict__ (plain attributes
+    on models and SimpleNamespace alike: no descriptor per field), converting only where needed."""
+    get = operator.itemgetter(*[attname for attname, _conv in writers])
+    converted = [(i, conv) for i, (_attname, conv) in enumerate(writers) if conv is not None]
 
+    def params(obj) -> list:
+        values = list(get(obj.__dict__)) if len(writers) > 1 else [get(obj.__dict__)]
+        for i, conv in converted:
+            if values[i] is not None:
+                values[i] = conv(values[i])
+        return values
 
-def _convert(conv, value):
-    return None if value is None else conv(value)
+    return params
 
 
 def update_rows(model, rows, fields: list[str]) -> None:
@@ -211,11 +219,11 @@ def update_rows(model, rows, fields: list[str]) -> None:
         meta = model._meta
         sets = ", ".join(f"{quote(meta.get_field(f).column)} = %s" for f in fields)
         return (f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s",
-                _writers(db, model, fields))
+                _param_maker(_writers(db, model, [*fields, meta.pk.name])))
 
-    sql, writers = _statement(db, ("update", model, tuple(fields)), build)
+    sql, params = _statement(db, ("update", model, tuple(fields)), build)
     with db.cursor() as cursor:
-        cursor.executemany(sql, [_params(row, writers) + [row.pk] for row in rows])
+        cursor.executemany(sql, [params(row) for row in rows])
 
 
 def _insert(db, model, fields: list[str]):
@@ -223,7 +231,8 @@ def _insert(db, model, fields: list[str]):
         meta = model._meta
         columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
-        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})", _writers(db, model, fields)
+        return (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})",
+                _param_maker(_writers(db, model, fields)))
 
     return _statement(db, ("insert", model, tuple(fields)), build)
 
@@ -231,17 +240,17 @@ def _insert(db, model, fields: list[str]):
 def insert_rows(model, objs, fields: list[str]) -> None:
     """INSERT plain objects carrying the attnames of `fields` (a model instance costs more), one executemany."""
     db = connections[DEFAULT_DB_ALIAS]
-    sql, writers = _insert(db, model, fields)
+    sql, params = _insert(db, model, fields)
     with db.cursor() as cursor:
-        cursor.executemany(sql, [_params(obj, writers) for obj in objs])
+        cursor.executemany(sql, [params(obj) for obj in objs])
 
 
 def insert_now(model, obj, fields: list[str]) -> None:
     """INSERT one row and make it durable at once (autocommit), as cheaply as the database allows: it runs
     once per delivered message."""
     db = connections[DEFAULT_DB_ALIAS]
-    sql, writers = _insert(db, model, fields)
-    params = _params(obj, writers)
+    sql, make_params = _insert(db, model, fields)
+    params = make_params(obj)
     if db.vendor == "sqlite" and not db.in_atomic_block:
         _sqlite_write_now(db, sql.replace("%s", "?"), params)
         return

@@ -3,9 +3,11 @@
 A message then costs two round trips (envelope + DATA, then the content) instead of 3 + recipients.
 With ``then=`` (the message the caller sends next) it costs one: the next envelope goes out in the same write
 as this content (RFC 2920 §3.1 lets the content be the first "command" of a group), and the next send_raw
-reads its replies. That is what lets the spool outrun one plain smtplib connection. It builds on SMTPSession: the same connection, TLS, login, reconnect-when-idle and the same
-errors (TransientError / PermanentError and their subclasses, a SendResult on success). Servers that do not
-announce PIPELINING get SMTPSession.send_raw.
+reads its replies. That is what lets the spool outrun one plain smtplib connection.
+
+It builds on SMTPSession: the same connection, TLS, login, reconnect-when-idle and the same errors
+(TransientError / PermanentError and their subclasses, a SendResult on success). Servers that do not announce
+PIPELINING get SMTPSession.send_raw.
 """
 import re
 

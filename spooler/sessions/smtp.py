@@ -13,6 +13,7 @@ from .errors import (AuthenticationError, InvalidAddress, MessageTooLarge, Perma
 from .headers import SIMPLE_ADDR
 
 _EOL = re.compile(rb"\r\n|\r|\n")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclasses.dataclass
@@ -197,7 +198,8 @@ class SMTPSession(Session):
         if not recipients:
             raise InvalidAddress("no recipients")
         data = bytes(data)
-        if data.count(b"\n") != data.count(b"\r\n") or data.count(b"\r") != data.count(b"\r\n"):
+        crlf = data.count(b"\r\n")
+        if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
             data = _EOL.sub(b"\r\n", data)  # only when some line does not end in CRLF (a regex costs per message)
         if len(data) > self.max_message_bytes:
             raise MessageTooLarge(f"message of {len(data)} bytes is above the maximum of {self.max_message_bytes}",
@@ -274,7 +276,7 @@ def _envelope_address(addr, allow_empty=False):
     addr = (addr or "").strip()
     if not addr and allow_empty:
         return addr  # the null reverse-path <>, for bounces
-    if not SIMPLE_ADDR.match(addr) or re.search(r"[\x00-\x1f\x7f]", addr):
+    if not SIMPLE_ADDR.match(addr) or _CONTROL.search(addr):
         raise InvalidAddress(f"not an envelope address: {addr!r}")
     local, _, domain = addr.rpartition("@")
     try:
