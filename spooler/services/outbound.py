@@ -249,7 +249,7 @@ class _Batch:
     ids: set  # every row of the batch
     rows: list = None  # the batch's rows, in order
     receipts: object = None  # where "the relay said 250" is kept, message by message (services.receipts)
-    pending_receipt: tuple | None = None  # (row, at, attempt) accepted by the relay, receipt not yet written
+    pending_receipt: tuple | None = None  # (row id, at) accepted by the relay, receipt not yet written
 
 
 def outbox_deliver_rows(*, rows: list[OutboxMessage]) -> int:
@@ -374,7 +374,7 @@ def _accepted(batch: _Batch, row: OutboxMessage, result, *, duration_ms: int) ->
                        duration_ms=duration_ms, outcome=row.status, refused=refused)
     # Written just before the next message's content goes out (in the wait for its envelope replies), or at the
     # end of the group: either way before anything else could be sent twice.
-    batch.pending_receipt = (row, now, attempt)
+    batch.pending_receipt = (row.id, now)
     batch.done.append(row)
     batch.attempts.append(attempt)
 
@@ -389,8 +389,7 @@ _ROW_FIELDS = ["status", "attempts", "last_code", "last_text", "outcomes", "next
 _ATTEMPT_FIELDS = ["message", "at", "code", "text", "duration_ms", "outcome", "refused"]
 def _write_pending_receipt(batch: _Batch) -> None:
     if batch.pending_receipt is not None:
-        row, at, _attempt = batch.pending_receipt
-        batch.receipts.write(row.id, at)
+        batch.receipts.write(*batch.pending_receipt)
         batch.pending_receipt = None
 
 

@@ -84,11 +84,12 @@ def load_claimed(*, status, token, lease_until) -> list[OutboxMessage]:
                 f"FROM {quote(meta.db_table)} m JOIN {quote(body.db_table)} b "
                 f"ON b.{quote(body.pk.column)} = {col['id']} WHERE {claimed} "
                 f"ORDER BY {col['relay']}, {col['priority']} DESC, {col['next_attempt_at']}, {col['id']}")
-        parts = (f"SELECT p.{quote(part.get_field('message').column)}, p.{quote(part.get_field('offset').column)}, "
-                 f"d.{quote(blob.get_field('data').column)} FROM {quote(part.db_table)} p "
-                 f"JOIN {quote(blob.db_table)} d ON d.{quote(blob.pk.column)} = p.{quote(part.get_field('blob').column)} "
-                 f"JOIN {quote(meta.db_table)} m ON {col['id']} = p.{quote(part.get_field('message').column)} "
-                 f"WHERE {claimed} ORDER BY p.{quote(part.get_field('offset').column)}")
+        pcol = {f.name: f"p.{quote(f.column)}" for f in part.concrete_fields}
+        parts = (f"SELECT {pcol['message']}, {pcol['offset']}, d.{quote(blob.get_field('data').column)} "
+                 f"FROM {quote(part.db_table)} p "
+                 f"JOIN {quote(blob.db_table)} d ON d.{quote(blob.pk.column)} = {pcol['blob']} "
+                 f"JOIN {quote(meta.db_table)} m ON {col['id']} = {pcol['message']} "
+                 f"WHERE {claimed} ORDER BY {pcol['offset']}")
         return rows, parts, [_reader(f) for f in fields], _writers(db, OutboxMessage, ["claim_token"])[0][1]
 
     rows_sql, parts_sql, readers, token_param = _statement(db, "load-claimed", build)
@@ -251,9 +252,6 @@ def insert_now(model, obj, fields: list[str]) -> None:
     db = connections[DEFAULT_DB_ALIAS]
     sql, make_params = _insert(db, model, fields)
     params = make_params(obj)
-    if db.vendor == "sqlite" and not db.in_atomic_block:
-        _sqlite_write_now(db, sql.replace("%s", "?"), params)
-        return
     with db.cursor() as cursor:
         if db.vendor == "postgresql" and not db.in_atomic_block:
             # It only has to outlive this worker process, not the database server: no WAL flush wait.
@@ -262,11 +260,6 @@ def insert_now(model, obj, fields: list[str]) -> None:
                 cursor.execute(sql, params)
         else:
             cursor.execute(sql, params)
-
-
-def _sqlite_write_now(db, sql: str, params: list) -> None:
-    """One autocommit write on SQLite, waiting for the write lock as write_transaction does."""
-    _sqlite_when_unlocked(db, lambda: db.connection.execute(sql, params))
 
 
 @contextmanager
@@ -292,7 +285,7 @@ def write_transaction():
 def _sqlite_when_unlocked(db, attempt, *, patience: float = 30.0):
     """Run `attempt` (something that takes SQLite's write lock) until it gets the lock. SQLite's own busy
     handler sleeps 1 ms, then 2, 5, 10... whenever another process holds the lock, even for microseconds,
-    and worker processes take it for a claim, an outcome or a receipt all the time; retry after 50 µs instead,
+    and worker processes take it for every claim and every batch's outcomes; retry after 50 µs instead,
     doubling up to 1 ms, for up to `patience` seconds."""
     db.ensure_connection()
     raw = db.connection
