@@ -19,9 +19,11 @@ def check_arg(what, value):
 
 
 def reply_text(text):
+    """A server's words as text. NUL becomes U+FFFD: PostgreSQL cannot store it, and a reply the spool cannot
+    record would leave its message to be sent again and again."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", "replace")
-    return str(text).strip()
+    return str(text).replace("\x00", "\ufffd").strip()
 
 
 class network_errors:  # noqa: N801 - used as a function: `with network_errors(server, "doing"):`

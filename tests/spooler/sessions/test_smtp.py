@@ -183,6 +183,26 @@ def test_421_greeting_is_transient_and_554_permanent(scripted):
     assert info.value.code == 554
 
 
+def test_nul_in_a_reply_becomes_a_replacement_character(scripted):
+    """A hostile relay's NUL would make the spool's outcome impossible to store on PostgreSQL."""
+    def reply(final):
+        def on_data(rfile, wfile):
+            while rfile.readline() not in (b".\r\n", b""):
+                pass
+            wfile.write(final)
+            return True
+        return on_data
+
+    accepting = scripted(smtp_script(reply(b"250 2.0.0 queued\x00 as \x00X\r\n")))
+    with SMTPSession("127.0.0.1", accepting.port, security="none", timeout=5) as session:
+        assert session.send(message()).text == "2.0.0 queued\ufffd as \ufffdX"
+    refusing = scripted(smtp_script(reply(b"550 5.7.1 no\x00pe\r\n")))
+    with SMTPSession("127.0.0.1", refusing.port, security="none", timeout=5) as session:
+        with pytest.raises(PermanentError) as info:
+            session.send(message())
+    assert "\x00" not in str(info.value) and "no\ufffdpe" in str(info.value)
+
+
 def test_final_reply_4xx_and_5xx_after_data(scripted):
     def reply(code):
         def on_data(rfile, wfile):
