@@ -139,7 +139,7 @@ def claim_due(*, statuses, now, limit: int, status, token, lease_until) -> list[
         if db.vendor == "postgresql":
             select += " FOR UPDATE SKIP LOCKED"
         update = (f"UPDATE {table} SET {col['status']} = %s, {col['claim_token']} = %s, {col['lease_until']} = %s "
-                  f"WHERE {col['status']} IN ({', '.join(['%s'] * len(statuses))}) AND {col['id']} IN ")
+                  f"WHERE {col['status']} IN ({', '.join(['%s'] * len(statuses))}) AND {col['id']} ")
         return select, update, dict(_writers(db, OutboxMessage, ["lease_until", "claim_token"]))
 
     select, update, writers = _statement(db, "claim", build)
@@ -150,8 +150,10 @@ def claim_due(*, statuses, now, limit: int, status, token, lease_until) -> list[
             cursor.execute(select, [due_status, at, at, limit])
             candidates += [(-priority, due, pk) for priority, due, pk in cursor.fetchall()]
         ids = [pk for _p, _d, pk in sorted(candidates)[:limit]]
-        if ids:
-            cursor.execute(update + f"({', '.join(['%s'] * len(ids))})", [status, token, until, *statuses, *ids])
+        if ids and db.vendor == "postgresql":  # (one array: a placeholder per id makes psycopg parse it anew)
+            cursor.execute(update + "= ANY(%s)", [status, token, until, *statuses, ids])
+        elif ids:
+            cursor.execute(update + f"IN ({', '.join(['%s'] * len(ids))})", [status, token, until, *statuses, *ids])
     return ids
 
 
@@ -213,8 +215,22 @@ def _param_maker(writers):
 
 
 def update_rows(model, rows, fields: list[str]) -> None:
-    """UPDATE each row's `fields` with one executemany (bulk_update builds a CASE per field and row)."""
+    """UPDATE each row's `fields` (bulk_update builds a CASE per field and row): on PostgreSQL one statement
+    for all the rows (see _recordset), elsewhere one executemany."""
     db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+
+        def build_pg(quote):
+            meta = model._meta
+            source, columns, as_json = _recordset(db, model, [*fields, meta.pk.name])
+            sets = ", ".join(f"{quote(meta.get_field(f).column)} = v.{c}" for f, c in zip(fields, columns))
+            return (f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM {source} "
+                    f"WHERE t.{quote(meta.pk.column)} = v.{columns[-1]}", as_json)
+
+        sql, as_json = _statement(db, ("update-recordset", model, tuple(fields)), build_pg)
+        with db.cursor() as cursor:
+            cursor.execute(sql, [as_json(rows)])
+        return
 
     def build(quote):
         meta = model._meta
@@ -227,20 +243,79 @@ def update_rows(model, rows, fields: list[str]) -> None:
         cursor.executemany(sql, [params(row) for row in rows])
 
 
-def _insert(db, model, fields: list[str]):
+def _recordset(db, model, names):
+    """PostgreSQL: every row's values as one JSON parameter, read back as a table by json_to_recordset.
+
+    A statement with a placeholder per value costs more than the rows it writes: psycopg parses a long query
+    anew on every call (it caches only short ones) and quotes each value in Python; executemany costs the
+    server a statement per row. One JSON document is built by the json module's C encoder and parsed once by
+    the server. Returns (the FROM source `… AS v(c0 type, …)`, the column aliases, rows → the parameter)."""
+    fields = [model._meta.get_field(n) for n in names]
+    columns = [f"c{i}" for i in range(len(fields))]  # (not the field names: no clash with the table's columns)
+    source = (f"json_to_recordset(%s::json) AS v({', '.join(f'{c} {f.db_type(db)}' for c, f in zip(columns, fields))})")
+    get = operator.itemgetter(*[f.attname for f in fields])
+    converted = [(i, _json_writer(f)) for i, f in enumerate(fields) if _json_writer(f) is not None]
+
+    def as_json(objs) -> str:
+        records = []
+        for obj in objs:
+            values = list(get(obj.__dict__))
+            for i, conv in converted:
+                if values[i] is not None:
+                    values[i] = conv(values[i])
+            records.append(dict(zip(columns, values)))
+        return json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+
+    return source, columns, as_json
+
+
+def _json_writer(field):
+    """How a value of this field goes into _recordset's JSON (None: as it is: numbers, text, booleans, and a
+    JSONField's value, which becomes the jsonb column's value)."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return datetime.isoformat  # (aware: the offset goes with it)
+    if kind == "UUIDField":
+        return str
+    if kind == "JSONField" and field.encoder is not None:
+        return lambda v: json.loads(json.dumps(v, cls=field.encoder))
+    if kind in {"AutoField", "BigAutoField", "ForeignKey", "OneToOneField", "IntegerField", "PositiveIntegerField",
+                "SmallIntegerField", "BigIntegerField", "CharField", "TextField", "BooleanField", "JSONField"}:
+        return None
+    raise TypeError(f"{field.name}: {kind} has no JSON form here")
+
+
+def _insert(db, model, fields: list[str], *, no_flush_wait=False):
     def build(quote):
         meta = model._meta
         columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
-        return (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})",
-                _param_maker(_writers(db, model, fields)))
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"
+        if no_flush_wait:
+            # synchronous_commit off for this statement's own transaction, set while it runs (so before its
+            # commit), in the one round trip: BEGIN, SET LOCAL, INSERT and COMMIT were four.
+            sql += " RETURNING set_config('synchronous_commit', 'off', true)"
+        return sql, _param_maker(_writers(db, model, fields))
 
-    return _statement(db, ("insert", model, tuple(fields)), build)
+    return _statement(db, ("insert", model, tuple(fields), no_flush_wait), build)
 
 
 def insert_rows(model, objs, fields: list[str]) -> None:
-    """INSERT plain objects carrying the attnames of `fields` (a model instance costs more), one executemany."""
+    """INSERT plain objects carrying the attnames of `fields` (a model instance costs more): on PostgreSQL one
+    statement for all of them (see _recordset), elsewhere one executemany."""
     db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+
+        def build_pg(quote):
+            meta = model._meta
+            source, columns, as_json = _recordset(db, model, fields)
+            targets = ", ".join(quote(meta.get_field(f).column) for f in fields)
+            return f"INSERT INTO {quote(meta.db_table)} ({targets}) SELECT {', '.join(columns)} FROM {source}", as_json
+
+        sql, as_json = _statement(db, ("insert-recordset", model, tuple(fields)), build_pg)
+        with db.cursor() as cursor:
+            cursor.execute(sql, [as_json(objs)])
+        return
     sql, params = _insert(db, model, fields)
     with db.cursor() as cursor:
         cursor.executemany(sql, [params(obj) for obj in objs])
@@ -248,18 +323,28 @@ def insert_rows(model, objs, fields: list[str]) -> None:
 
 def insert_now(model, obj, fields: list[str]) -> None:
     """INSERT one row and make it durable at once (autocommit), as cheaply as the database allows: it runs
-    once per delivered message."""
+    once per delivered message. On PostgreSQL it only has to outlive this worker process, not the database
+    server, so its commit does not wait for the WAL flush."""
     db = connections[DEFAULT_DB_ALIAS]
-    sql, make_params = _insert(db, model, fields)
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        sql, make_params = _insert(db, model, fields)
+        with db.cursor() as cursor:
+            cursor.execute(sql, make_params(obj))
+        return
+    sql, make_params = _insert(db, model, fields, no_flush_wait=True)
     params = make_params(obj)
-    with db.cursor() as cursor:
-        if db.vendor == "postgresql" and not db.in_atomic_block:
-            # It only has to outlive this worker process, not the database server: no WAL flush wait.
-            with transaction.atomic():
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                cursor.execute(sql, params)
-        else:
-            cursor.execute(sql, params)
+    with db.wrap_database_errors:  # (Django's errors, as its own cursors raise them)
+        _kept_cursor(db).execute(sql, params)
+
+
+def _kept_cursor(db):
+    """A driver cursor kept open on the current connection: db.cursor() makes and wraps a new one per call,
+    a quarter of what insert_now costs the worker."""
+    db.ensure_connection()
+    kept = getattr(db, "_spool_kept_cursor", None)
+    if kept is None or kept[0] is not db.connection or kept[1].closed:
+        kept = db._spool_kept_cursor = (db.connection, db.connection.cursor())
+    return kept[1]
 
 
 @contextmanager

@@ -3,12 +3,13 @@ import sqlite3
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from spooler.models import OutboxMessage, OutboxStatus
+from spooler.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 from spooler.services import outbound, outbox_sql
 from tests.spooler.outbound.conftest import enqueue
 
@@ -30,6 +31,28 @@ def test_claimed_rows_read_as_the_orm_reads_them(sender):
                 assert getattr(row, field.attname) == getattr(orm, field.attname), field.name
         assert abs((row.lease_until - orm.lease_until).total_seconds()) < 0.001
         assert row.status == OutboxStatus.SENDING and row.claimed_raw == bytes(orm.body.raw)
+
+
+def test_rows_written_in_bulk_read_back_as_the_orm_reads_them(sender):
+    rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(5)]
+    now = timezone.now()
+    for i, row in enumerate(rows):
+        row.status = OutboxStatus.SENT if i % 2 else OutboxStatus.DEFERRED
+        row.attempts, row.last_code, row.last_text = i + 1, None, f"it's \"quoted\" \\ ü; {i}"  # last_code: all NULL
+        row.outcomes = {f"r{i}@example.test": {"status": "sent", "code": 250, "text": "O'K ü"}}
+        row.next_attempt_at, row.lease_until, row.claim_token = now, None, None
+        row.sent_at, row.finished_at, row.bounce_pending = (now if i % 2 else None), None, bool(i % 2)
+    outbox_sql.update_rows(OutboxMessage, rows, outbound._ROW_FIELDS)
+    for row in rows:
+        stored = OutboxMessage.objects.get(id=row.id)
+        assert {f: getattr(stored, f) for f in outbound._ROW_FIELDS} == {f: getattr(row, f) for f in outbound._ROW_FIELDS}
+    attempts = [SimpleNamespace(message_id=row.id, at=now, code=None if i == 0 else 250, text=f"t'{i}", duration_ms=i,
+                                outcome=row.status, refused={"x@example.test": [550, "no 'way'"]} if i else {})
+                for i, row in enumerate(rows)]
+    outbox_sql.insert_rows(DeliveryAttempt, attempts, outbound._ATTEMPT_FIELDS)
+    assert list(DeliveryAttempt.objects.order_by("duration_ms").values_list(
+        "message_id", "at", "code", "text", "duration_ms", "outcome", "refused")) == [
+        (a.message_id, a.at, a.code, a.text, a.duration_ms, a.outcome, a.refused) for a in attempts]
 
 
 @pytest.mark.django_db(transaction=True)
