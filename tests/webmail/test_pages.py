@@ -1,6 +1,7 @@
 import zlib
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from mailsite.webmail.models import Message
@@ -85,3 +86,10 @@ def test_status_json_is_scoped(client, alice, bob):
     data = client.get(reverse("webmail:status")).json()
     assert data["messages"] == 0
     assert [a["address"] for a in data["accounts"]] == ["alice@example.test"]
+
+
+def test_favicon_ico_leads_to_the_sites_icon(client):
+    """Asked for by browsers on pages that name no icon, such as the admin's; it was a 404."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("/favicon.svg")
+    assert finders.find("favicon.svg")  # (the test client serves no static files; the file is there)
