@@ -254,7 +254,7 @@ def _recordset(db, model, names):
     columns = [f"c{i}" for i in range(len(fields))]  # (not the field names: no clash with the table's columns)
     source = (f"json_to_recordset(%s::json) AS v({', '.join(f'{c} {f.db_type(db)}' for c, f in zip(columns, fields))})")
     get = operator.itemgetter(*[f.attname for f in fields])
-    converted = [(i, _json_writer(f)) for i, f in enumerate(fields) if _json_writer(f) is not None]
+    converted = [(i, conv) for i, f in enumerate(fields) if (conv := _json_writer(f)) is not None]
 
     def as_json(objs) -> str:
         records = []
@@ -277,12 +277,11 @@ def _json_writer(field):
         return datetime.isoformat  # (aware: the offset goes with it)
     if kind == "UUIDField":
         return str
-    if kind == "JSONField" and field.encoder is not None:
-        return lambda v: json.loads(json.dumps(v, cls=field.encoder))
     if kind in {"AutoField", "BigAutoField", "ForeignKey", "OneToOneField", "IntegerField", "PositiveIntegerField",
-                "SmallIntegerField", "BigIntegerField", "CharField", "TextField", "BooleanField", "JSONField"}:
+                "SmallIntegerField", "BigIntegerField", "CharField", "TextField", "BooleanField"} or (
+            kind == "JSONField" and field.encoder is None):
         return None
-    raise TypeError(f"{field.name}: {kind} has no JSON form here")
+    raise TypeError(f"{field.name}: {kind} has no JSON form here")  # (a field the spool does not write this way)
 
 
 def _insert(db, model, fields: list[str], *, no_flush_wait=False):
