@@ -507,8 +507,8 @@ def _renew_lease(batch: _Batch) -> None:
 
 
 def _flush(batch: _Batch) -> None:
-    """Write the batch's outcomes, releases and attempt rows in bulk: one short transaction, after the SMTP
-    work."""
+    """Write the batch's outcomes, releases and attempt rows in bulk, and drop its receipts kept in the
+    database: one short transaction, after the SMTP work."""
     settled = {r.id for r in batch.done + batch.released} | batch.lost
     # Rows never tried (the task stopped early: time limit, database error): back to the queue at once rather
     # than when their lease runs out.
@@ -522,6 +522,7 @@ def _flush(batch: _Batch) -> None:
             outbox_sql.update_rows(OutboxMessage, rows, _ROW_FIELDS)
         if attempts:
             outbox_sql.insert_rows(DeliveryAttempt, attempts, _ATTEMPT_FIELDS)
+        batch.receipts.drop_with_outcomes()
 
 
 def retry_delay(attempts: int) -> timedelta:

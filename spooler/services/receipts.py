@@ -42,6 +42,9 @@ class FileReceipts:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.write(self._fd, b"%d %r\n" % (row_id, at.timestamp()))
 
+    def drop_with_outcomes(self) -> None:
+        """Nothing: a file cannot join the transaction that records the batch; discard() removes it after."""
+
     def discard(self) -> None:
         """The batch is recorded (committed): its receipts are no longer needed."""
         if self._fd is not None:
@@ -58,8 +61,12 @@ class TableReceipts:
         outbox_sql.insert_now(OutboxReceipt, SimpleNamespace(message_id=row_id, claim_token=self.token, at=at),
                               ["message", "claim_token", "at"])
 
-    def discard(self) -> None:
+    def drop_with_outcomes(self) -> None:
+        """Inside the transaction that records the batch's outcomes: the receipts go with it, or not at all."""
         OutboxReceipt.objects.filter(claim_token=self.token).delete()
+
+    def discard(self) -> None:
+        """Nothing left: drop_with_outcomes() deleted the rows with the batch's outcomes."""
 
 
 def batch_receipts(token: uuid.UUID) -> FileReceipts | TableReceipts:
