@@ -120,7 +120,8 @@ def own(name: str) -> bytes:
 def require(cases: Cases, at_least: int = 1) -> Cases:
     """The cases, or a test failure naming the folders searched when there are fewer than `at_least`."""
     if len(cases) < at_least:
-        pytest.fail(f"expected at least {at_least} corpus files, found {len(cases)} in {', '.join(cases.where)} "
+        where = ", ".join(getattr(cases, "where", [str(ROOT)]))
+        pytest.fail(f"expected at least {at_least} corpus files, found {len(cases)} in {where} "
                     "(tests/corpus/ is part of the repository; eml/ is written by tests/corpus/generate.py)",
                     pytrace=False)
     return cases

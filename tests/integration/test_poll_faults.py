@@ -6,13 +6,13 @@
 - a mailbox of the whole hostile corpus plus normal mail, read after "Check now" → all stored.
 """
 import re
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from mailsite.webmail.models import MailAccount, Message
+from tests import corpus
 from tests.fixtures.inbound import kill_worker, publish_to_session_redis, start_worker
 from tests.fixtures.waiting import wait_for
 from tests.fixtures.sandbox import sandbox_dir, start_sandbox
@@ -25,9 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _publisher():
     publish_to_session_redis()
-CORPUS = Path("/work/shared/corpus")
-if not CORPUS.exists():
-    CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def count(account):
@@ -143,14 +140,13 @@ def test_wrong_password_is_shown_and_retries_back_off(mail_sandbox, redis_server
 
 
 def test_corpus_mailbox_through_the_worker_after_check_now(mail_sandbox, redis_server, tmp_path):
-    files = sorted((CORPUS / "eml").glob("*.eml")) + sorted((CORPUS / "eml-html").glob("*.eml"))
-    assert len(files) == 42
+    files = corpus.require(corpus.all_mail(), at_least=70)
     user = make_user("corpus", sandbox=mail_sandbox)
     account = user.mail_accounts.get()
     use_imap(account, mail_sandbox)
     mail_sandbox.deliver(account.address, simple(0, "normal first"))
-    for path in files:
-        mail_sandbox.deliver(account.address, path.read_bytes())
+    for case in files:
+        mail_sandbox.deliver(account.address, case.data)
     mail_sandbox.deliver(account.address, simple(1, "normal last"))
     worker = start_worker(tmp_path, redis_url=redis_server.url, sandbox=mail_sandbox, beat=False, name="corpus")
     try:
