@@ -94,9 +94,10 @@ _FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u"
 _MARKERS = frozenset("applet caption marquee object td th template".split())
 # Inside these, content is HTML again (SVG's title and desc, MathML's text integration points).
 _INTEGRATION_POINTS = frozenset("foreignobject desc title mi mo mn ms mtext annotation-xml".split())
-# Boundaries of "has an element in scope", SVG/MathML ones and button (button scope) included: more boundaries
-# only keep more elements open.
-_SCOPE = frozenset("applet caption html table td th marquee object template button".split()) | _INTEGRATION_POINTS
+# Boundaries of "has an element in scope", SVG/MathML ones included (button scope adds button, list item scope
+# ol and ul). Both ways matter: a boundary too many keeps elements open that the parser closes (fewer
+# elements re-created later), one too few closes what the parser keeps open.
+_SCOPE = frozenset("applet caption html table td th marquee object template".split()) | _INTEGRATION_POINTS
 # The spec's "special" elements other than address, div and p: an open li/dd/dt behind one of these is not
 # closed by the next li/dd/dt.
 _SPECIAL = frozenset(
@@ -121,6 +122,8 @@ _NO_RECONSTRUCT = (_CLOSES_P - {"xmp"}) | frozenset(
     "tbody td tfoot th thead tr frameset base basefont bgsound link meta noframes script style template "
     "title".split()
 )
+# Ignored in body, outside a table.
+_TABLE_PARTS = frozenset("caption col colgroup tbody td tfoot th thead tr".split())
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # Start tags that leave SVG/MathML content (the parser pops foreign elements first).
 _BREAKOUT = frozenset(
@@ -139,6 +142,7 @@ _GHOST = "#removed"  # the place of an element taken out of the middle of the st
 # The groups the replay asks "where is the innermost open one?" of; each keeps its own stack of indexes.
 _GROUPS = {
     "scope": _SCOPE,
+    "button_scope": _SCOPE | {"button"},
     "list_scope": _SCOPE | {"ol", "ul"},
     "special": _ALL_SPECIAL,
     "li_barrier": _SPECIAL - {"li"},
@@ -327,6 +331,17 @@ class _TreeReplay:
         if foreign:
             # SVG/MathML: "/>" closes; nothing of HTML's implied end tags applies.
             return self.leaf() if self_closing else self.push(name, True)
+        if name in _TABLE_PARTS and self.last_in("table") < 0:
+            return None  # ignored outside a table
+        if name in ("a", "nobr"):
+            # An <a> while one is on the active list (a <nobr> while one is open) first closes it as </a> would.
+            if name == "nobr" or self.formatting_entry("a") is not None:
+                reason = self.reconstruct() if name == "nobr" else None
+                entry = self.formatting_entry(name)
+                if entry is not None and (name == "a" or entry.on_stack):
+                    reason = reason or self.adoption_agency(entry) or self.leaf()
+                if reason:
+                    return reason
         self.implied_end_tags(name)
         if name not in _NO_RECONSTRUCT:
             reason = self.reconstruct()
@@ -341,6 +356,10 @@ class _TreeReplay:
                 return entry
         if name in _MARKERS:
             self.add_marker()
+        if name == "template":
+            reason = self.count(1)  # and its content, a fragment of its own
+            if reason:
+                return reason
         return self.push(name, False, entry)
 
     def implied_end_tags(self, name: str) -> None:
@@ -349,7 +368,7 @@ class _TreeReplay:
         scope = self.last_in("scope")
         if name in _CLOSES_P:
             p = self.last("p")
-            if p > scope:
+            if p > self.last_in("button_scope"):
                 self.pop_to(p)
         if name in ("li", "dd", "dt"):
             item = self.last("li") if name == "li" else self.last_in("dd_dt")
@@ -367,6 +386,15 @@ class _TreeReplay:
             open_one = self.last("tr") if name == "tr" else self.last_in("cell" if name in ("td", "th") else "section")
             if open_one > table >= 0:
                 self.pop_to(open_one)
+
+    def formatting_entry(self, name: str) -> _Entry | None:
+        """The last live entry of that name on the active formatting list, after the last marker."""
+        for entry in reversed(self.active):
+            if entry is None:
+                return None
+            if entry.alive and entry.name == name:
+                return entry
+        return None
 
     def adoption_agency(self, entry: _Entry) -> str | None:
         """The end tag of a formatting element that is on the active list."""
@@ -405,21 +433,16 @@ class _TreeReplay:
             return self.start(name, "", False)
         index = self.last(name)
         if name in _FORMATTING:
-            entry = None
-            for candidate in reversed(self.active):
-                if candidate is None:
-                    break
-                if candidate.alive and candidate.name == name:
-                    entry = candidate
-                    break
+            entry = self.formatting_entry(name)
             if entry is not None:
                 return self.adoption_agency(entry)
-        if name == "p" and index <= self.last_in("scope"):
+        if name == "p" and index <= self.last_in("button_scope"):
             return self.leaf()  # no p open: the parser makes an empty one
         if index < 0:
             return None
         if name in _ALL_SPECIAL:
-            if index >= self.last_in("list_scope" if name == "li" else "scope"):
+            group = {"li": "list_scope", "p": "button_scope"}.get(name, "scope")
+            if index >= self.last_in(group):
                 self.pop_to(index)
         elif index > self.last_in("special"):
             self.pop_to(index)

@@ -5,23 +5,25 @@ one message at a time, by ``inbound.message_store`` (bounce notices, tests).
 """
 import dataclasses
 import hashlib
-import html
 import logging
 import re
 import zlib
 
-import nh3
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mailsite.webmail.models import Attachment, MailAccount, Message
+from spooler.services.html_clean import HtmlTooComplex, html_to_text
 from spooler.sessions import Email
 
 logger = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 140
+HTML_TOO_COMPLEX_NOTE = ("This message is HTML too complex to show safely ({reason}), and it has no plain-text "
+                         "part. The original message is kept as it was received.")
 # zlib level for the kept raw bytes: level 1, and for small messages a small window and little memory, so that
 # setting up the compressor (which dominated for a 1 KB message: ~50 µs of 60) costs next to nothing.
 RAW_COMPRESSION_LEVEL = 1
@@ -69,9 +71,7 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
     """Parse ``raw`` into a row to insert. Attachment bytes are written to storage now (idempotent): a row is
     never committed before its attachments' files exist."""
     parsed = Email.parse(raw)
-    text = parsed.text or ""
-    if not text.strip() and parsed.html:
-        text = html_to_text(parsed.html)
+    text, markup, defects = message_texts(parsed)
     fields = _row(
         account_id=account.id,
         folder=folder,
@@ -90,15 +90,33 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
         references=_text(" ".join(parsed.references or [])),
         conversation_id=conversation_id(parsed),
         text=_text(text),
-        html=_text(parsed.html or ""),
+        html=_text(markup),
         snippet=_text(snippet(text)),
         has_html=bool(parsed.html),
         has_attachments=bool(parsed.attachments),
-        parse_error=bool(parsed.defects),
-        defects=_text("\n".join(parsed.defects or [])),
+        parse_error=bool(defects),
+        defects=_text("\n".join(defects)),
     )
     attachments = [attachment_prepare(part) for part in parsed.attachments]
     return Prepared(fields=fields, attachments=attachments)
+
+
+def message_texts(parsed: Email) -> tuple[str, str, list[str]]:
+    """The text to show, the HTML to keep for display and the defects. An HTML-only message is shown as the text
+    of its HTML; HTML over a cap of html_clean (or, beside a text part, over HTML_MAX_BYTES: the webmail checks
+    the rest when it shows it) is not kept, and the message is flagged. Its raw bytes are kept either way."""
+    text, markup, defects = parsed.text or "", parsed.html or "", list(parsed.defects or [])
+    try:
+        if not text.strip() and markup:
+            text = html_to_text(markup)
+        elif len(markup) > settings.HTML_MAX_BYTES:
+            raise HtmlTooComplex(f"larger than {settings.HTML_MAX_BYTES} bytes")
+    except HtmlTooComplex as exc:
+        defects.append(f"HTML not shown: {exc.reason}; the original message is kept")
+        markup = ""
+        if not text.strip():
+            text = HTML_TOO_COMPLEX_NOTE.format(reason=exc.reason)
+    return text, markup, defects
 
 
 def placeholder_prepare(*, account: MailAccount, folder: str, uid: str, size: int) -> Prepared:
@@ -241,12 +259,6 @@ def conversation_id(parsed: Email) -> str:
 
 def normalize_subject(subject: str) -> str:
     return re.sub(r"\s+", " ", _SUBJECT_PREFIX.sub("", subject)).strip().lower()
-
-
-def html_to_text(markup: str) -> str:
-    """The text nh3 leaves when it strips every tag (script and style bodies go with their tags)."""
-    cleaned = nh3.clean(markup, tags=set(), attributes={})
-    return html.unescape(cleaned).strip()
 
 
 def snippet(text: str) -> str:

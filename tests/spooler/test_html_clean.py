@@ -8,59 +8,9 @@ from hypothesis import strategies as st
 import html5lib
 from spooler.services import html_clean
 from spooler.services.html_clean import HtmlLimits, HtmlTooComplex, html_measure, html_replay_figures, html_to_text
+from tests.fixtures.costly_html import HOSTILE, ORDINARY
 
 LIMITS = HtmlLimits(max_bytes=2 << 20, max_depth=512, max_attributes=100, max_elements=200_000, max_formatting=64)
-
-
-def distinct_b(n):
-    return "".join(f"<b id={i}>" for i in range(n))
-
-
-# Cheap to send, costly for nh3 (bench/html.py prints what each costs it); each must be refused by a cap.
-HOSTILE = {
-    "80,000 nested div": "<div>" * 80_000 + "x" + "</div>" * 80_000,
-    "80,000 nested blockquote": "<blockquote>" * 80_000 + "x",
-    "80,000 nested ul": "<ul>" * 80_000,
-    "80,000 nested section": "<section>" * 80_000,
-    "80,000 nested dl": "<dl>" * 80_000,
-    "80,000 nested article": "<article>" * 80_000,
-    "80,000 nested center": "<center>" * 80_000,
-    "deep table": "<table><tr><td>" * 20_000,
-    "deep list": "<ul><li>" * 40_000,
-    "unclosed inline tags": "<span><em>" * 40_000,
-    "unclosed b, distinct attributes": distinct_b(16_000) + "x",
-    "160,000 attributes on one tag": "<a " + " ".join(f"a{i}" for i in range(160_000)) + ">",
-    "attributes after a quoted >": '<a title=">" ' + " ".join(f"a{i}" for i in range(1000)) + ">",
-    "formatting re-created in each block": "<div>" + distinct_b(60) + "</div>" + "<div>x</div>" * 16_000,
-    "re-created before each image": "<div>" + distinct_b(60) + "</div>" + "<div><img></div>" * 16_000,
-    "adoption agency nesting": "<b>" + "<div></b>" * 80_000,
-    "after </body>": "<body>" + ("<div>" * 300 + "</body>") * 100,
-    "</form> pops nothing": ("<form>" + "<div>" * 10 + "</form>") * 1000,
-    "svg breakout then <g/>": ("<svg><p>x</p>" + "<g/>" * 100) * 100,
-    "svg, slash in an unquoted value": "<svg>" + "<g x=/>" * 1000,
-    "</td> inside a nested table": "<table><tr><td><table></td>" * 200,
-    "p around tables (quirks)": "<p><table><td>" * 300,
-    "</li> behind ul": "<li><ul></li>" * 600,
-    "</span> behind a block": "<span><div></span>" * 600,
-    "a 20 MB body": "<p>" + "word " * 4_200_000,
-}
-
-# Shapes real mail has, within every cap.
-ORDINARY = {
-    "unclosed p": "<p>x" * 20_000,
-    "unclosed li": "<ul>" + "<li>x" * 20_000 + "</ul>",
-    "unclosed dt/dd": "<dl>" + "<dt>a<dd>b" * 10_000 + "</dl>",
-    "svg paths": "<svg>" + '<path d="M0 0 L1 1"/>' * 20_000 + "</svg>",
-    "table rows, unclosed cells": "<table>" + "<tr><td>a<td>b" * 10_000 + "</table>",
-    "60 nested tables": "<table><tr><td>" * 60 + "x",
-    "a 200-message reply thread": '<div class="quote"><blockquote>' * 200 + "x",
-    "options": "<select>" + "<option>x" * 10_000 + "</select>",
-    "identical unclosed fonts in paragraphs": "<p><font face=Arial>y</p>" * 20_000,
-    "newsletter": ('<table style="width: 100%; font-family: Arial, sans-serif"><tr><td class="x">'
-                   '<a href="https://e.example/x">link</a> <b>bold</b> text<br></td></tr></table>') * 5_000,
-    "misnested b and p": "<b><p>x</b>y</p>" * 5_000,
-    "html, head, body twice": "<html><head><title>t</title></head><body>x</body></html>" * 2,
-}
 
 
 @pytest.mark.parametrize("name", HOSTILE)
