@@ -357,7 +357,7 @@ class _TreeReplay:
         if name in _MARKERS:
             self.add_marker()
         if name == "template":
-            reason = self.count(1)  # and its content, a fragment of its own
+            reason = self.count(3)  # and its content, a fragment of its own, which this counts only roughly
             if reason:
                 return reason
         return self.push(name, False, entry)

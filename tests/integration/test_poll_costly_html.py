@@ -3,7 +3,7 @@ poll through Dovecot and a real Celery worker with the default time limits: ever
 finishes, the account shows nothing wrong, and each costly message is flagged with its raw bytes kept.
 
 Before the HTML guard, one 300 kB message of nested <div> killed a worker five times in 75 s and its account
-stored nothing. The outcome is asserted; the only clock is the hang timeout (times are in bench/html.py).
+stored nothing. The outcome is asserted; the only clock is the hang timeout (times are in bench/html_guard.py).
 """
 import pytest
 from django.test import Client

@@ -1,6 +1,6 @@
 """The HTML guard: markup over a cap never reaches nh3, markup within them does, and the replay never counts
 less nesting or fewer elements than an HTML5 tree builder (html5lib, the same specification as nh3's
-html5ever) builds. Times and memory are in bench/html.py; nothing here depends on the machine's speed."""
+html5ever) builds. Times and memory are in bench/html_guard.py; nothing here depends on the machine's speed."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
