@@ -148,6 +148,8 @@ _GROUPS = {
     "li_barrier": _SPECIAL - {"li"},
     "dd_barrier": _SPECIAL - {"dd", "dt"},
     "table": frozenset(("table", "template")),
+    "template": frozenset(("template",)),
+    "headings": _HEADINGS,
     "cell": frozenset(("td", "th")),
     "section": frozenset(("tbody", "thead", "tfoot")),
     "dd_dt": frozenset(("dd", "dt")),
@@ -157,6 +159,9 @@ for _group, _names in _GROUPS.items():
     for _name in _names:
         _GROUPS_OF.setdefault(_name, []).append(_group)
 _GROUPS_OF = {name: tuple(groups) for name, groups in _GROUPS_OF.items()}
+# The same names as HTML elements (an <mi> outside MathML) are no boundary; HTML's title is still special.
+_HTML_GROUPS_OF = {name: ("special", "li_barrier", "dd_barrier") if name == "title" else ()
+                   for name in _INTEGRATION_POINTS}
 
 
 @dataclasses.dataclass
@@ -175,7 +180,7 @@ class _TreeReplay:
 
     def __init__(self, limits: HtmlLimits):
         self.limits = limits
-        self.stack: list[tuple[str, bool, _Entry | None]] = []  # (name, foreign, formatting entry)
+        self.stack: list[tuple] = []  # (name, foreign, formatting entry, its groups)
         self.where: dict[str, list[int]] = {}  # name -> its indexes in the stack, innermost last
         self.groups: dict[str, list[int]] = {group: [] for group in _GROUPS}  # likewise per group
         self.active: list[_Entry | None] = []  # None is a marker
@@ -190,10 +195,11 @@ class _TreeReplay:
     # -- the stack
 
     def push(self, name: str, foreign: bool, entry: _Entry | None = None) -> str | None:
-        self.stack.append((name, foreign, entry))
+        groups = _HTML_GROUPS_OF[name] if not foreign and name in _HTML_GROUPS_OF else _GROUPS_OF.get(name, ())
+        self.stack.append((name, foreign, entry, groups))
         index = len(self.stack) - 1
         self.where.setdefault(name, []).append(index)
-        for group in _GROUPS_OF.get(name, ()):
+        for group in groups:
             self.groups[group].append(index)
         if entry is not None:
             entry.index = index
@@ -217,12 +223,12 @@ class _TreeReplay:
     def pop_to(self, index: int) -> None:
         """Pop the elements at ``index`` and above."""
         while len(self.stack) > index:
-            name, _, entry = self.stack.pop()
+            name, _, entry, groups = self.stack.pop()
             if name == _GHOST:
                 self.ghosts -= 1
                 continue
             self.where[name].pop()
-            for group in _GROUPS_OF.get(name, ()):
+            for group in groups:
                 self.groups[group].pop()
             if entry is not None and entry.alive:
                 entry.on_stack = False
@@ -325,7 +331,7 @@ class _TreeReplay:
             # HTML elements, so that nothing after this is taken for self-closing SVG.
             index = len(self.stack) - 1
             while index >= 0 and self.stack[index][1] and self.stack[index][0] not in _INTEGRATION_POINTS:
-                self.stack[index] = (self.stack[index][0], False, self.stack[index][2])
+                self.stack[index] = (self.stack[index][0], False) + self.stack[index][2:]
                 index -= 1
         foreign = self.in_foreign() or name in _FOREIGN_ROOTS
         if foreign:
@@ -343,6 +349,10 @@ class _TreeReplay:
                 if reason:
                     return reason
         self.implied_end_tags(name)
+        if name in ("tr", "td", "th"):
+            reason = self.implied_table_parents(name)
+            if reason:
+                return reason
         if name not in _NO_RECONSTRUCT:
             reason = self.reconstruct()
             if reason:
@@ -362,6 +372,17 @@ class _TreeReplay:
                 return reason
         return self.push(name, False, entry)
 
+    def implied_table_parents(self, name: str) -> str | None:
+        """A row straight in a table gets a tbody; a cell, a tbody and a tr as well."""
+        table = self.last_in("table")
+        if self.last_in("section") < table:
+            reason = self.push("tbody", False)
+            if reason:
+                return reason
+        if name != "tr" and self.last("tr") < table:
+            return self.push("tr", False)
+        return None
+
     def implied_end_tags(self, name: str) -> None:
         """The end tags a start tag implies, where the parser certainly closes something (else: keep it open,
         which can only count more)."""
@@ -379,13 +400,24 @@ class _TreeReplay:
             self.pop_to(len(self.stack) - 1)
         elif name in ("option", "optgroup") and self.stack and self.stack[-1][0] == "option":
             self.pop_to(len(self.stack) - 1)
-        elif name == "optgroup" and self.stack and self.stack[-1][0] == "optgroup":
-            self.pop_to(len(self.stack) - 1)
+        elif name == "table":
+            # A table straight in a table (not in a cell or caption) closes the open one first.
+            table = self.last("table")
+            if table >= 0 and table > max(self.last_in("cell"), self.last("caption")):
+                self.pop_to(table)
         elif name in ("td", "th", "tr", "tbody", "thead", "tfoot"):
             table = self.last_in("table")
             open_one = self.last("tr") if name == "tr" else self.last_in("cell" if name in ("td", "th") else "section")
             if open_one > table >= 0:
                 self.pop_to(open_one)
+            if table >= 0 and max(self.last_in("cell"), self.last("caption")) < table:
+                # "Clear the stack back to a table (body, row) context": foster-parented elements are popped.
+                keep = table
+                if name in ("td", "th", "tr"):
+                    keep = max(keep, self.last_in("section"))
+                if name in ("td", "th"):
+                    keep = max(keep, self.last("tr"))
+                self.pop_to(keep + 1)
 
     def formatting_entry(self, name: str) -> _Entry | None:
         """The last live entry of that name on the active formatting list, after the last marker."""
@@ -414,7 +446,7 @@ class _TreeReplay:
         # elements in between; the element leaves the stack. The last copy is popped again, unless the rounds ran
         # out: then it stays open (on top here, where it can only be closed with more than it would be).
         name = self.stack[index][0]
-        self.stack[index] = (_GHOST, False, None)
+        self.stack[index] = (_GHOST, False, None, ())
         self.where[name].remove(index)
         self.ghosts += 1
         reason = self.count(4 * min(8, blocks_above))
@@ -436,11 +468,17 @@ class _TreeReplay:
             entry = self.formatting_entry(name)
             if entry is not None:
                 return self.adoption_agency(entry)
+            if index >= 0 and self.last_in("template") > index:
+                # Behind a template's marker; html5lib still makes the adoption agency's copies: count them.
+                specials = self.groups["special"]
+                return self.count(4 * min(8, len(specials) - bisect.bisect_right(specials, index)))
+        if name in _HEADINGS:
+            index = self.last_in("headings")  # </h1> closes an open h2 as well
         if name == "p" and index <= self.last_in("button_scope"):
             return self.leaf()  # no p open: the parser makes an empty one
         if index < 0:
             return None
-        if name in _ALL_SPECIAL:
+        if "special" in self.stack[index][3]:
             group = {"li": "list_scope", "p": "button_scope"}.get(name, "scope")
             if index >= self.last_in(group):
                 self.pop_to(index)
