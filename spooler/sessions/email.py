@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime
-import email.headerregistry
 import email.policy
 import email.utils
 import re
@@ -10,10 +9,11 @@ import secrets
 import unicodedata
 from email.message import EmailMessage
 
-from .headers import SIMPLE_ADDR, format_address, parse_addresses
+from .addresses import CONTROLS, parse_mailbox
+from .folding import address_field, unstructured
+from .headers import format_address, parse_addresses
 
 _POLICY = email.policy.SMTP.clone(max_line_length=78, cte_type="7bit")  # CRLF; 7-bit, so RFC 2047/2231, QP, base64
-_LINE_BREAKS = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$")
 _MSG_ID = re.compile(r"^<[^<>\s]+>$")
@@ -113,15 +113,19 @@ class Email:
         pairs = parse_addresses(self.sender or "")
         return pairs[0][0] if pairs else ""
 
+    def envelope_sender(self):
+        """The sender's address as SMTP's MAIL FROM carries it (see addresses: quoted only when needed, IDNA)."""
+        return _mailbox(self.sender).addr_spec
+
     def envelope_recipients(self):
-        """Addresses of to + cc + bcc, in order, without duplicates (domain compared case-blind)."""
+        """Addresses of to + cc + bcc as RCPT TO carries them, in order, without duplicates (domain case-blind)."""
         seen, result = set(), []
-        for _name, addr in _addresses(self.to + self.cc + self.bcc):
-            local, _, domain = addr.rpartition("@")
-            domain = _idna(domain).lower()
-            if (local, domain) not in seen:
-                seen.add((local, domain))
-                result.append(f"{local}@{domain}")
+        for mailbox in _addresses(self.to + self.cc + self.bcc):
+            domain = mailbox.domain if mailbox.domain.startswith("[") else mailbox.domain.lower()  # (a literal: as is)
+            mailbox = dataclasses.replace(mailbox, name="", domain=domain)
+            if mailbox not in seen:
+                seen.add(mailbox)
+                result.append(mailbox.addr_spec)
         return result
 
     @classmethod
@@ -136,8 +140,7 @@ class Email:
     def to_bytes(self):
         """RFC 5322 bytes with CRLF. Message-ID and Date are fixed on first call and then reused."""
         if self.message_id is None:
-            domain = self.sender_address.rpartition("@")[2] or "localhost"
-            self.message_id = f"<{secrets.token_hex(16)}@{_idna(domain)}>"
+            self.message_id = f"<{secrets.token_hex(16)}@{_mailbox(self.sender).domain}>"
         if self.date is None:
             self.date = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         if self._boundary_seed is None:
@@ -155,14 +158,13 @@ class Email:
     def _set_headers(self, msg):
         if not self.sender:
             raise ValueError("an Email needs a sender")
-        msg["From"] = _header_addresses([self.sender])
+        msg["From"] = address_field("From", _addresses([self.sender]))
         for field, values in (("To", self.to), ("Cc", self.cc), ("Reply-To", self.reply_to)):
             if values:
-                msg[field] = _header_addresses(values)
-        if not self.envelope_recipients():
+                msg[field] = address_field(field, _addresses(values))
+        if not self.envelope_recipients():  # (bcc validated there too, never written)
             raise ValueError("an Email needs at least one recipient")
-        _header_addresses(self.bcc)  # validated, never written
-        msg["Subject"] = _checked("subject", self.subject)
+        msg["Subject"] = unstructured("Subject", _checked("subject", self.subject))
         msg["Date"] = email.utils.format_datetime(_aware(self.date))
         msg["Message-ID"] = _msg_id(self.message_id)
         if self.in_reply_to:
@@ -198,39 +200,24 @@ class Email:
             msg.add_attachment(att.data, maintype, subtype, cte=cte, filename=_filename(att))
 
 
-def _addresses(values):
-    """(name, addr) of each value, each value holding exactly one mailbox."""
-    result = []
-    for value in values:
-        pairs = parse_addresses(_checked("address", value))
-        if len(pairs) != 1 or not SIMPLE_ADDR.match(pairs[0][1]):
-            raise ValueError(f"not one valid address: {value!r}")
-        result.append(pairs[0])
-    return result
-
-
-def _header_addresses(values):
-    objs = []
-    for name, addr in _addresses(values):
-        local, _, domain = addr.rpartition("@")
-        if not local.isascii():
-            raise ValueError(f"{addr!r}: a non-ASCII local part needs SMTPUTF8, which is not supported")
-        objs.append(email.headerregistry.Address(display_name=name, username=local, domain=_idna(domain)))
-    return objs
-
-
-def _idna(domain):
-    if domain.isascii():
-        return domain
+def _mailbox(value):
+    """The one mailbox a value holds (addresses.parse_mailbox); a ValueError naming the value otherwise."""
+    if not value:
+        raise ValueError("an Email needs a sender")
     try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValueError(f"invalid domain {domain!r}") from exc
+        return parse_mailbox(value)
+    except ValueError as exc:  # AddressError
+        raise ValueError(f"not one valid address ({exc}): {value!r}") from None
+
+
+def _addresses(values):
+    """The Mailbox of each value, each value holding exactly one mailbox."""
+    return [_mailbox(value) for value in values]
 
 
 def _checked(what, value):
-    if _LINE_BREAKS.search(value or ""):
-        raise ValueError(f"{what} contains a line break or NUL: {value!r}")
+    if CONTROLS.search(value or ""):
+        raise ValueError(f"{what} contains a line break or a control character: {value!r}")
     return value
 
 

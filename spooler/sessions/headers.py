@@ -99,10 +99,10 @@ _ADDR_TOKEN = re.compile(
     r'"(?:[^"\\]|\\.)*"?'                  # quoted string (maybe unterminated)
     r"|=\?[^?\s]{1,60}\?[QqBb]\?[^?\s]*\?="  # encoded word: its specials are not syntax
     r"|[(),:;<>]"                          # specials we act on
-    r"|[^\s\"(),:;<>]+"                    # atoms, dots, @
+    r"|\[[^\]\s,;<>]*\]?"                  # domain literal ([IPv6:2001:db8::1]: its colons are not syntax)
+    r"|[^\s\"(),:;<>\[]+"                  # atoms, dots, @
     r"|\s+"
 )
-SIMPLE_ADDR = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 
 
 _PLAIN_MAILBOX = re.compile(  # the common cases, "addr" and "Plain Name <addr>", without the tokenizer
@@ -155,6 +155,24 @@ def parse_addresses(text):
     return result
 
 
+_QUOTED = re.compile(r'("(?:[^"\\]|\\.)*"?)', re.S)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
+
+
+def decode_phrase(text):
+    """A display name as an application wrote it (for building, where parse_addresses is lenient): encoded words
+    decoded, but a quoted string taken as it is (RFC 2047 section 5: no encoded word inside quotes); controls and
+    runs of white space become one space."""
+    out = []
+    for part in _QUOTED.split(text):
+        if part.startswith('"'):
+            part = part[1:-1] if len(part) > 1 and part.endswith('"') else part[1:]
+            out.append(_QUOTED_PAIR.sub(r"\1", part))
+        else:
+            out.append(decode_words(part))
+    return " ".join(clean("".join(out)).split())
+
+
 def _unquote(text):
     out = []
     for part in re.split(r'("(?:[^"\\]|\\.)*"?)', text):
@@ -165,7 +183,7 @@ def _unquote(text):
     return re.sub(r"\s+", " ", "".join(out))
 
 
-_NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]')
+_NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]|=\?')  # specials, and text a reader would decode as RFC 2047
 
 
 def format_address(name, addr):

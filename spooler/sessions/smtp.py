@@ -10,10 +10,9 @@ from . import limits
 from .base import Session, check_arg, network_errors, reply_text
 from .errors import (AuthenticationError, InvalidAddress, MessageTooLarge, PermanentError, RecipientsDeferred,
                      RecipientsRefused, TLSError, TransientError)
-from .headers import SIMPLE_ADDR
+from .addresses import parse_addr_spec
 
 _EOL = re.compile(rb"\r\n|\r|\n")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclasses.dataclass
@@ -164,7 +163,7 @@ class SMTPSession(Session):
     def send(self, email):
         """Send an Email to its envelope recipients (to + cc + bcc). Returns a SendResult."""
         data = email.to_bytes()
-        result = self.send_raw(email.sender_address, email.envelope_recipients(), data)
+        result = self.send_raw(email.envelope_sender(), email.envelope_recipients(), data)
         result.message_id = email.message_id
         return result
 
@@ -273,13 +272,12 @@ class _Reconnect(Exception):
 
 @functools.lru_cache(maxsize=4096)  # a spool sends from few senders, and checking costs per message
 def _envelope_address(addr, allow_empty=False):
-    addr = (addr or "").strip()
+    """The address as MAIL FROM / RCPT TO carry it (RFC 5321 4.1.2: a quoted local part, an address literal);
+    no line break, control character or unquoted space, so nothing can be injected into the session."""
+    addr = (addr or "").strip(" \t")
     if not addr and allow_empty:
         return addr  # the null reverse-path <>, for bounces
-    if not SIMPLE_ADDR.match(addr) or _CONTROL.search(addr):
-        raise InvalidAddress(f"not an envelope address: {addr!r}")
-    local, _, domain = addr.rpartition("@")
     try:
-        return f"{local}@{domain.encode('idna').decode('ascii') if not domain.isascii() else domain}"
-    except UnicodeError as exc:
-        raise InvalidAddress(f"invalid domain in {addr!r}") from exc
+        return parse_addr_spec(addr).addr_spec
+    except ValueError as exc:  # AddressError
+        raise InvalidAddress(f"not an envelope address ({exc}): {addr!r}") from None

@@ -130,6 +130,10 @@ def test_boundaries_never_collide_with_content():
     ("headers", {"X-Bad\r\nBcc": "x"}),
     ("attachments", [Attachment("a\r\nContent-Type: text/html", "text/plain", b"x")]),
     ("in_reply_to", "<a@b>\r\nBcc: x@y"),
+    # The last line of defence behind the forms: every separator str.splitlines() knows, and other controls.
+    *[("subject", f"Hello{ch}Bcc: victim@example.test") for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00\x1b\x7f"],
+    ("sender", "Alice\u2028Bcc: victim@example.test <alice@example.test>"),
+    ("to", ['"bob\r\nBcc: victim@example.test"@example.test']),
 ])
 def test_header_injection_is_rejected(field, value):
     msg = make(**{field: value})
@@ -174,3 +178,52 @@ def test_safe_filename(given, safe):
 def test_safe_filename_is_bounded_and_keeps_the_extension():
     name = Attachment("é" * 500 + ".pdf", "application/pdf", b"").safe_filename
     assert name.endswith(".pdf") and len(name.encode()) <= 200
+
+
+def test_display_names_with_specials_are_quoted_when_built():
+    for sender in [("Doe, John", "john@example.test"), '"Doe, John" <john@example.test>']:
+        raw = make(sender=sender).to_bytes()
+        assert b'From: "Doe, John" <john@example.test>\r\n' in raw
+        [address] = email.message_from_bytes(raw, policy=email.policy.default)["From"].addresses
+        assert (address.display_name, address.addr_spec) == ("Doe, John", "john@example.test")
+    raw = make(sender=('Mallory "The Boss" <m@example.test>, x@example.test', "m@example.test")).to_bytes()
+    [address] = email.message_from_bytes(raw, policy=email.policy.default)["From"].addresses
+    assert address.display_name == 'Mallory "The Boss" <m@example.test>, x@example.test'
+
+
+def test_non_ascii_display_names_are_rfc2047_words_on_short_lines():
+    name = "Zoë, Ärger " * 12
+    raw = make(sender=(name, "zoe@example.test")).to_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and b"=?utf-8?" in head and max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert Email.parse(raw).sender_name == name.strip()
+
+
+@pytest.mark.parametrize("text", ["=?utf-8?q?abc?=", "=??Q??=", 'x =?" y', "=?utf-8?b?w6k=?= é"])
+def test_text_that_looks_like_an_encoded_word_reaches_the_reader_as_typed(text):
+    raw = make(sender=(text, "alice@example.test"), subject=text).to_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["Subject"] == text and Email.parse(raw).subject == text
+    assert msg["From"].addresses[0].display_name == text
+
+
+def test_quoted_local_parts_and_address_literals_are_written_and_enveloped():
+    msg = make(to=['"john doe"@example.test', '"bob"@example.test', "bob@[127.0.0.1]"],
+               cc=["Carol <carol@[::1]>", '".dot"@example.test'])
+    raw = msg.to_bytes()
+    assert b'To: "john doe"@example.test, bob@example.test, bob@[127.0.0.1]\r\n' in raw
+    assert b'Cc: Carol <carol@[IPv6:::1]>, ".dot"@example.test\r\n' in raw
+    assert msg.envelope_recipients() == ['"john doe"@example.test', "bob@example.test", "bob@[127.0.0.1]",
+                                         "carol@[IPv6:::1]", '".dot"@example.test']
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [(a.username, a.domain) for a in parsed["To"].addresses + parsed["Cc"].addresses] == [
+        ("john doe", "example.test"), ("bob", "example.test"), ("bob", "[127.0.0.1]"),
+        ("carol", "[IPv6:::1]"), (".dot", "example.test")]
+    back = Email.parse(raw)
+    assert back.to == ['"john doe"@example.test', "bob@example.test", "bob@[127.0.0.1]"]
+    assert back.cc == ["Carol <carol@[IPv6:::1]>", '".dot"@example.test']
+
+
+def test_envelope_sender_is_the_address_as_mail_from_carries_it():
+    assert make(sender='"Doe, John" <"john doe"@exämple.test>').envelope_sender() == '"john doe"@xn--exmple-cua.test'
+    assert make(sender="bounce@[192.0.2.1]").envelope_sender() == "bounce@[192.0.2.1]"
