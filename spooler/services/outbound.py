@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import compat32
-from email.utils import parseaddr
 from itertools import groupby
 from types import SimpleNamespace
 
@@ -60,7 +59,7 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
     row = OutboxMessage(
         user=user,
         relay=relay,
-        envelope_from=parseaddr(email.sender)[1],
+        envelope_from=email.envelope_sender(),
         recipients=list(dict.fromkeys(email.envelope_recipients())),
         message_id=email.message_id,
         subject=(email.subject or "")[:998],
