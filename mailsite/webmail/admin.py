@@ -1,8 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from mailsite.webmail import selectors
 from mailsite.webmail.models import Attachment, MailAccount, Message
+from mailsite.webmail.validators import one_header_line
+from spooler.services.header_input import AddressError, address_parse
 from spooler.services.inbound import accounts_poll_request
 
 
@@ -14,6 +17,21 @@ class MailAccountForm(forms.ModelForm):
             "incoming_password": forms.PasswordInput(render_value=True),
             "smtp_password": forms.PasswordInput(render_value=True),
         }
+
+    def clean_address(self):
+        """The account sends from it: it must be an address the spool can send (as compose checks it)."""
+        address = self.cleaned_data["address"]
+        try:
+            address_parse(address)
+        except AddressError as exc:
+            raise ValidationError(f"Mail cannot be sent from this address: it {exc}.") from None
+        return address
+
+    def clean_display_name(self):
+        """It goes into the From of every message: one line, no control characters (TAB becomes a space)."""
+        name = self.cleaned_data["display_name"]
+        one_header_line(name)
+        return name.replace("\t", " ")
 
 
 @admin.register(MailAccount)

@@ -1,37 +1,39 @@
-"""Forms only validate. Header values never carry line breaks (no header injection)."""
+"""Forms only validate. Header values never carry line breaks or control characters (no header injection)."""
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from mailsite.webmail.models import Protocol, Security
+from mailsite.webmail.validators import no_line_breaks, one_header_line
+from spooler.services.header_input import AddressError, address_list_split, address_parse
 
 MAX_RECIPIENTS = 100
 
 
-def no_line_breaks(value: str) -> None:
-    if "\r" in value or "\n" in value:
-        raise ValidationError("Line breaks are not allowed here.")
+def _shown(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class AddressListField(forms.CharField):
-    """A comma-separated list of plain e-mail addresses."""
+    """A list of e-mail addresses separated by commas or semicolons, cleaned to the addresses as they are sent.
 
-    def __init__(self, **kwargs):
-        super().__init__(validators=[no_line_breaks], **kwargs)
+    A quoted local part ("john doe"@example.com) and an address literal (bob@[192.0.2.1], bob@[IPv6:2001:db8::1])
+    are accepted, an international domain too; a local part outside ASCII (SMTPUTF8) is refused, saying why.
+    """
 
     def clean(self, value):
-        no_line_breaks(value or "")
+        one_header_line(value or "")  # before CharField strips the ends: a trailing U+2028 is refused, not dropped
         value = super().clean(value)
-        addresses = [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
-        if self.required and not addresses:
+        items = address_list_split(value or "")
+        if self.required and not items:
             raise ValidationError("Enter at least one address.")
-        if len(addresses) > MAX_RECIPIENTS:
+        if len(items) > MAX_RECIPIENTS:
             raise ValidationError(f"At most {MAX_RECIPIENTS} recipients.")
-        for address in addresses:
+        addresses = []
+        for item in items:
             try:
-                validate_email(address)
-            except ValidationError:
-                raise ValidationError(f"“{address}” is not a valid e-mail address.") from None
+                addresses.append(address_parse(item))
+            except AddressError as exc:
+                raise ValidationError(f"“{_shown(item)}” is not a valid e-mail address: it {exc}.") from None
         return addresses
 
 
@@ -39,15 +41,24 @@ class ComposeForm(forms.Form):
     account = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
     to = AddressListField(label="To", help_text="Separate addresses with commas.")
     cc = AddressListField(label="Cc", required=False)
-    subject = forms.CharField(max_length=900, required=False, strip=False, validators=[no_line_breaks])
+    subject = forms.CharField(max_length=900, required=False, strip=False, validators=[one_header_line])
     text = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 14}), required=False, strip=False)
 
     def __init__(self, *args, accounts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts
 
+    def clean_account(self):
+        account = self.cleaned_data["account"]
+        try:
+            address_parse(account.address)
+        except AddressError as exc:
+            raise ValidationError(f"This account cannot send: its address {account.address} {exc}.") from None
+        return account
+
     def clean_subject(self):
-        return self.cleaned_data["subject"].strip(" \t")
+        # TAB is folding white space: legal, but never meant in a subject; it becomes a space.
+        return self.cleaned_data["subject"].replace("\t", " ").strip(" ")
 
 
 MAX_FOLDERS = 20

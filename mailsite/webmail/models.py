@@ -1,4 +1,5 @@
 """The reader's side: mail accounts, the messages fetched into them, and their attachments."""
+import re
 import zlib
 
 from django.conf import settings
@@ -15,6 +16,10 @@ class Security(models.TextChoices):
 class Protocol(models.TextChoices):
     POP3 = "pop3", "POP3"
     IMAP = "imap", "IMAP"
+
+
+# Line separators (everything str.splitlines() splits on), other C0/C1 controls, DEL: never in a header line.
+_HEADER_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def default_imap_folders():
@@ -83,7 +88,13 @@ class MailAccount(models.Model):
 
     @property
     def from_header(self) -> str:
-        return f"{self.display_name} <{self.address}>" if self.display_name else self.address
+        """The From field: '"Name" <address>'. The name is always quoted (so "Doe, John" is one mailbox), and a
+        stored name is put on one line: line breaks and control characters become spaces (the admin refuses
+        them, but a row may hold them from before). RFC 2047 for a non-ASCII name is the builder's."""
+        name = " ".join(_HEADER_CONTROLS.sub(" ", self.display_name or "").split())
+        if not name:
+            return self.address
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{self.address}>'
 
     @property
     def folders(self) -> list[str]:

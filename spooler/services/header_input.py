@@ -1,0 +1,41 @@
+"""What people type into a message's header fields, checked the way the spool will build and send it.
+
+The pages call these before they queue anything, so that a bad value is an error beside its field and never an
+exception further down. The builder (spooler.sessions.email) and the SMTP session refuse the same characters and
+addresses with the same rules (spooler.sessions.addresses), as the last line of defence against header injection.
+"""
+import unicodedata
+
+from spooler.sessions.addresses import CONTROLS, AddressError, parse_addr_spec, split_address_list
+
+__all__ = ["AddressError", "address_list_split", "address_parse", "header_text_problem"]
+
+_NAMES = {"\n": "a line break (LF)", "\r": "a line break (CR)", "\x00": "a NUL character"}
+
+
+def header_text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be written on one header line (the first line break or control character it holds,
+    named), or None. TAB is not a problem: it is folding white space."""
+    match = CONTROLS.search(value or "")
+    if match is None:
+        return None
+    ch = match.group(0)
+    name = _NAMES.get(ch) or f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+    return f"Line breaks and control characters are not allowed here (found {name})."
+
+
+def address_list_split(text: str) -> list[str]:
+    """The items of a typed address list: split on commas and semicolons outside quotes and brackets."""
+    return split_address_list(text)
+
+
+def address_parse(text: str) -> str:
+    """One address a person typed, as it will be sent and written in To/Cc: its local part quoted only when
+    needed ("bob"@example.com is bob@example.com), an international domain as A-labels, an IPv6 literal tagged
+    ([IPv6:…]). Raises AddressError, whose text completes "it …"; also for a domain without a dot (a typo, most
+    likely) other than localhost."""
+    mailbox = parse_addr_spec(text)
+    domain = mailbox.domain
+    if not domain.startswith("[") and "." not in domain and domain.lower() != "localhost":
+        raise AddressError("has no top-level domain after the @ (e.g. example.com)")
+    return mailbox.addr_spec
