@@ -1,7 +1,6 @@
 """The delivery loop's plain SQL: the same rows as the ORM, and waits for SQLite's write lock that end."""
 import sqlite3
 import threading
-import time
 import uuid
 from types import SimpleNamespace
 
@@ -55,6 +54,7 @@ def test_rows_written_in_bulk_read_back_as_the_orm_reads_them(sender):
         (a.message_id, a.at, a.code, a.text, a.duration_ms, a.outcome, a.refused) for a in attempts]
 
 
+@pytest.mark.timeout(60)  # a wait that never ends; how long the wait takes is not asserted
 @pytest.mark.django_db(transaction=True)
 def test_a_write_transaction_waits_for_another_process_holding_the_sqlite_lock(sender):
     enqueue(sender, ["x@example.test"])
@@ -64,16 +64,21 @@ def test_a_write_transaction_waits_for_another_process_holding_the_sqlite_lock(s
         return
     other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another worker's batch holds the write lock for a while
-    release = threading.Timer(0.3, other.execute, ["COMMIT"])
+    releasing = threading.Event()
+
+    def release_the_lock():
+        releasing.set()  # before COMMIT: once the lock is free this is set, whichever thread runs first
+        other.execute("COMMIT")
+
+    release = threading.Timer(0.3, release_the_lock)
     release.start()
-    started = time.monotonic()
     try:
         with outbox_sql.write_transaction():
+            assert releasing.is_set()  # it waited for the other process instead of failing or going ahead
             assert outbound._claim_ids(now=timezone.now(), token=uuid.uuid4(), lease_until=timezone.now(), limit=5)
     finally:
         release.join()
         other.close()
-    assert 0.25 < time.monotonic() - started < 5
     assert OutboxMessage.objects.get().status == "sending"
     # SQLite's own busy handler is back in place for everything else.
     assert connection.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 30000

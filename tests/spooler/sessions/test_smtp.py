@@ -199,7 +199,7 @@ def test_server_that_never_greets_times_out(scripted):
     server = scripted(lambda rfile, wfile: rfile.read())  # silent until the client gives up and closes
     with pytest.raises(TransientError) as info:
         SMTPSession("127.0.0.1", server.port, security="none", timeout=0.5).connect()
-    assert "no answer within the timeout" in str(info.value)
+    assert "timed out" in str(info.value)  # (smtplib reports its timeout as a disconnection)
     assert f"127.0.0.1:{server.port}" in str(info.value)
 
 
