@@ -64,10 +64,40 @@ def test_a_dead_holder_frees_its_slot_when_its_ttl_runs_out():
     assert limits.acquire_connection(key=key, max_connections=1, ttl=0.2)
 
 
-def test_without_a_limit_nothing_asks_redis(sender, smtp_sink, settings):
+class RecordingRedis:
+    """Stands in for the limits' Redis client: every method records its call and answers as if allowed.
+    (Pointing at a dead Redis would prove nothing: limits.py logs a RedisError and delivers anyway.)"""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def method(*args, **kwargs):
+            self.calls.append(name)
+            return self if name == "pipeline" else [1, True] if name == "execute" else 1
+        return method
+
+
+def test_without_a_limit_nothing_asks_redis(sender, smtp_sink, monkeypatch):
     sink = smtp_sink()
     point_relay(sender, sink.port)
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # would fail if asked
+    fake = RecordingRedis()
+    monkeypatch.setattr(limits, "_redis", lambda: fake)
+    RelayLimit.objects.create(host="other.example", port=25, messages_per_minute=1)  # another relay's limit
     enqueue(sender, ["x@example.test"])
     outbound.outbox_deliver_due()
     assert sink.wait_for_count(1) == 1
+    assert fake.calls == []
+
+
+def test_the_recording_redis_sees_a_limit_being_asked(sender, smtp_sink, monkeypatch):
+    """The control: with a limit on this relay, the same fake records the calls."""
+    sink = smtp_sink()
+    point_relay(sender, sink.port)
+    fake = RecordingRedis()
+    monkeypatch.setattr(limits, "_redis", lambda: fake)
+    RelayLimit.objects.create(host="127.0.0.1", port=sink.port, messages_per_minute=10, max_connections=2)
+    enqueue(sender, ["x@example.test"])
+    outbound.outbox_deliver_due()
+    assert sink.wait_for_count(1) == 1
+    assert "incr" in fake.calls and "eval" in fake.calls
