@@ -34,6 +34,8 @@ def address_parse(text: str) -> str:
     needed ("bob"@example.com is bob@example.com), an international domain as A-labels, an IPv6 literal tagged
     ([IPv6:…]). Raises AddressError, whose text completes "it …"; also for a domain without a dot (a typo, most
     likely) other than localhost."""
+    if not text.startswith('"') and ("<" in text or ">" in text):
+        raise AddressError("has a name or <…> around it; write the address alone, e.g. bob@example.com")
     mailbox = parse_addr_spec(text)
     domain = mailbox.domain
     if not domain.startswith("[") and "." not in domain and domain.lower() != "localhost":

@@ -153,6 +153,7 @@ def test_an_international_domain_is_sent_as_a_labels(alice_client, alice):
     ('"bob@example.test', "has a quote that is not closed"),
     ("john doe@example.test", 'need quotes, e.g. "john doe"@example.com'),
     ("bob@example", "has no top-level domain"),
+    ("Bob <bob@example.test>", "write the address alone"),
 ])
 def test_addresses_that_cannot_be_sent_are_refused_saying_why(alice_client, alice, typed, message):
     response = post(alice_client, alice.mail_accounts.get(), to=typed)
