@@ -94,10 +94,14 @@ _FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u"
 _MARKERS = frozenset("applet caption marquee object td th template".split())
 # Inside these, content is HTML again (SVG's title and desc, MathML's text integration points).
 _INTEGRATION_POINTS = frozenset("foreignobject desc title mi mo mn ms mtext annotation-xml".split())
+# ... each in its own namespace only: SVG's foreignObject, desc and title; MathML's others.
+_POINTS_OF = {"svg": frozenset(("foreignobject", "desc", "title")),
+              "math": frozenset("mi mo mn ms mtext annotation-xml".split())}
 # Boundaries of "has an element in scope", SVG/MathML ones included (button scope adds button, list item scope
 # ol and ul). Both ways matter: a boundary too many keeps elements open that the parser closes (fewer
 # elements re-created later), one too few closes what the parser keeps open.
-_SCOPE = frozenset("applet caption html table td th marquee object template".split()) | _INTEGRATION_POINTS
+# html5ever reads a select's content by the body's rules, with the select as a boundary of scope.
+_SCOPE = frozenset("applet caption html table td th marquee object template select".split()) | _INTEGRATION_POINTS
 # The spec's "special" elements other than address, div and p: an open li/dd/dt behind one of these is not
 # closed by the next li/dd/dt.
 _SPECIAL = frozenset(
@@ -112,7 +116,7 @@ _ALL_SPECIAL = _SPECIAL | {"address", "div", "p"}
 _CLOSES_P = frozenset(
     "address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer form h1 "
     "h2 h3 h4 h5 h6 header hgroup hr listing main menu nav ol p plaintext pre search section summary ul xmp dd "
-    "dt li".split()  # table too, but not in quirks mode, which mail without a doctype is in
+    "dt li table".split()  # table: nh3 parses without quirks
 )
 # Start tags the parser inserts without first re-creating open formatting elements (it does so for text, inline
 # and void elements, xmp and button). Re-creating before one of these would be too early: the copies would stay
@@ -125,11 +129,13 @@ _NO_RECONSTRUCT = (_CLOSES_P - {"xmp"}) | frozenset(
 # Ignored in body, outside a table.
 _TABLE_PARTS = frozenset("caption col colgroup tbody td tfoot th thead tr".split())
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
-# Start tags that leave SVG/MathML content (the parser pops foreign elements first).
+# Start tags that leave SVG/MathML content (the parser pops foreign elements first); font only with color, face
+# or size.
 _BREAKOUT = frozenset(
     "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr i img li listing menu "
     "meta nobr ol p pre ruby s small span strong strike sub sup table tt u ul var font".split()
 )
+_FONT_BREAKOUT = re.compile(r"(?:^|[\t\n\f\r /])(?:color|face|size)(?:[\t\n\f\r /=]|$)", re.I)
 _FOREIGN_ROOTS = frozenset(("svg", "math"))
 # There is one html, head and body: their start tags add attributes, their end tags pop nothing ("after body"
 # goes back to "in body"); </form> takes the form out of the middle of the stack, leaving what is above it open.
@@ -142,6 +148,7 @@ _GHOST = "#removed"  # the place of an element taken out of the middle of the st
 # The groups the replay asks "where is the innermost open one?" of; each keeps its own stack of indexes.
 _GROUPS = {
     "scope": _SCOPE,
+    "scope_outside_select": _SCOPE - {"select"},
     "button_scope": _SCOPE | {"button"},
     "list_scope": _SCOPE | {"ol", "ul"},
     "special": _ALL_SPECIAL,
@@ -180,7 +187,7 @@ class _TreeReplay:
 
     def __init__(self, limits: HtmlLimits):
         self.limits = limits
-        self.stack: list[tuple] = []  # (name, foreign, formatting entry, its groups)
+        self.stack: list[tuple] = []  # (name, namespace: "svg", "math" or "" for HTML, formatting entry, groups)
         self.where: dict[str, list[int]] = {}  # name -> its indexes in the stack, innermost last
         self.groups: dict[str, list[int]] = {group: [] for group in _GROUPS}  # likewise per group
         self.active: list[_Entry | None] = []  # None is a marker
@@ -194,8 +201,11 @@ class _TreeReplay:
 
     # -- the stack
 
-    def push(self, name: str, foreign: bool, entry: _Entry | None = None) -> str | None:
-        groups = _HTML_GROUPS_OF[name] if not foreign and name in _HTML_GROUPS_OF else _GROUPS_OF.get(name, ())
+    def push(self, name: str, foreign: str, entry: _Entry | None = None) -> str | None:
+        if foreign:  # an SVG/MathML element is in no group, unless it is an integration point there
+            groups = _GROUPS_OF.get(name, ()) if name in _POINTS_OF[foreign] else ()
+        else:  # an HTML element named like an integration point is none
+            groups = _HTML_GROUPS_OF[name] if name in _HTML_GROUPS_OF else _GROUPS_OF.get(name, ())
         self.stack.append((name, foreign, entry, groups))
         index = len(self.stack) - 1
         self.where.setdefault(name, []).append(index)
@@ -223,7 +233,7 @@ class _TreeReplay:
     def pop_to(self, index: int) -> None:
         """Pop the elements at ``index`` and above."""
         while len(self.stack) > index:
-            name, _, entry, groups = self.stack.pop()
+            name, namespace, entry, groups = self.stack.pop()
             if name == _GHOST:
                 self.ghosts -= 1
                 continue
@@ -233,7 +243,7 @@ class _TreeReplay:
             if entry is not None and entry.alive:
                 entry.on_stack = False
                 self.dangling.append(entry)
-            if name in _MARKERS:
+            if name in _MARKERS and not namespace:  # a MathML <td> put no marker
                 self.clear_to_marker()
 
     def last(self, name: str) -> int:
@@ -244,8 +254,12 @@ class _TreeReplay:
         found = self.groups[group]
         return found[-1] if found else -1
 
-    def in_foreign(self) -> bool:
-        return bool(self.stack) and self.stack[-1][1] and self.stack[-1][0] not in _INTEGRATION_POINTS
+    def in_foreign(self) -> str:
+        """The namespace of the current node when it is SVG or MathML and not an integration point, else ""."""
+        if not self.stack:
+            return ""
+        name, namespace = self.stack[-1][:2]
+        return namespace if namespace and name not in _POINTS_OF[namespace] else ""
 
     # -- the active formatting list
 
@@ -313,7 +327,7 @@ class _TreeReplay:
         for entry in waiting:
             if entry.alive and not entry.on_stack:
                 entry.on_stack = True
-                reason = self.push(entry.name, False, entry)
+                reason = self.push(entry.name, "", entry)
                 if reason:
                     return reason
         return None
@@ -324,19 +338,20 @@ class _TreeReplay:
         return self.reconstruct()
 
     def start(self, name: str, attributes: str, self_closing: bool) -> str | None:
-        if name in _NOT_PUSHED:
+        if self.in_foreign() and name in _BREAKOUT and (name != "font" or _FONT_BREAKOUT.search(attributes)):
+            while self.in_foreign():  # the parser pops the SVG/MathML elements, then reads the tag as HTML
+                self.pop_to(len(self.stack) - 1)
+        if name in _NOT_PUSHED and not self.in_foreign():
             return None
-        if self.in_foreign() and name in _BREAKOUT:
-            # The parser pops the SVG/MathML elements (font only with color, face or size): keep them open as
-            # HTML elements, so that nothing after this is taken for self-closing SVG.
-            index = len(self.stack) - 1
-            while index >= 0 and self.stack[index][1] and self.stack[index][0] not in _INTEGRATION_POINTS:
-                self.stack[index] = (self.stack[index][0], False) + self.stack[index][2:]
-                index -= 1
-        foreign = self.in_foreign() or name in _FOREIGN_ROOTS
+        foreign = self.in_foreign()
+        if not foreign and name in _FOREIGN_ROOTS:
+            foreign = name
+            reason = self.reconstruct()  # from HTML, <svg> and <math> come as inline elements do
+            if reason:
+                return reason
         if foreign:
             # SVG/MathML: "/>" closes; nothing of HTML's implied end tags applies.
-            return self.leaf() if self_closing else self.push(name, True)
+            return self.leaf() if self_closing else self.push(name, foreign)
         if name in _TABLE_PARTS and self.last_in("table") < 0:
             return None  # ignored outside a table
         if name in ("a", "nobr"):
@@ -348,8 +363,13 @@ class _TreeReplay:
                     reason = reason or self.adoption_agency(entry) or self.leaf()
                 if reason:
                     return reason
+        if name == "select":
+            select = self.last("select")
+            if select >= 0 and select >= self.last_in("scope_outside_select"):
+                self.pop_to(select)  # a select in a select closes it, and is dropped
+                return None
         self.implied_end_tags(name)
-        if name in ("tr", "td", "th"):
+        if name in ("tr", "td", "th") or name == "col" and self.last("colgroup") < self.last_in("table"):
             reason = self.implied_table_parents(name)
             if reason:
                 return reason
@@ -370,23 +390,28 @@ class _TreeReplay:
             reason = self.count(3)  # and its content, a fragment of its own, which this counts only roughly
             if reason:
                 return reason
-        return self.push(name, False, entry)
+        return self.push(name, "", entry)
 
     def implied_table_parents(self, name: str) -> str | None:
-        """A row straight in a table gets a tbody; a cell, a tbody and a tr as well."""
+        """A row straight in a table gets a tbody; a cell, a tbody and a tr as well; a col, a colgroup."""
         table = self.last_in("table")
+        if name == "col":
+            return self.push("colgroup", "")
         if self.last_in("section") < table:
-            reason = self.push("tbody", False)
+            reason = self.push("tbody", "")
             if reason:
                 return reason
         if name != "tr" and self.last("tr") < table:
-            return self.push("tr", False)
+            return self.push("tr", "")
         return None
 
     def implied_end_tags(self, name: str) -> None:
         """The end tags a start tag implies, where the parser certainly closes something (else: keep it open,
         which can only count more)."""
         scope = self.last_in("scope")
+        select = self.last("select")
+        if name == "input" and select >= 0 and select >= self.last_in("scope_outside_select"):
+            self.pop_to(select)  # an input in a select closes it first
         if name in _CLOSES_P:
             p = self.last("p")
             if p > self.last_in("button_scope"):
@@ -400,16 +425,21 @@ class _TreeReplay:
             self.pop_to(len(self.stack) - 1)
         elif name in ("option", "optgroup") and self.stack and self.stack[-1][0] == "option":
             self.pop_to(len(self.stack) - 1)
+        elif name == "button":
+            button = self.last("button")
+            if button > scope:  # a button in a button closes it first
+                self.pop_to(button)
         elif name == "table":
             # A table straight in a table (not in a cell or caption) closes the open one first.
             table = self.last("table")
             if table >= 0 and table > max(self.last_in("cell"), self.last("caption")):
                 self.pop_to(table)
-        elif name in ("td", "th", "tr", "tbody", "thead", "tfoot"):
+        elif name in ("td", "th", "tr", "tbody", "thead", "tfoot", "caption", "colgroup", "col"):
             table = self.last_in("table")
-            open_one = self.last("tr") if name == "tr" else self.last_in("cell" if name in ("td", "th") else "section")
-            if open_one > table >= 0:
-                self.pop_to(open_one)
+            if name in ("td", "th", "tr", "tbody", "thead", "tfoot"):
+                open_one = self.last("tr") if name == "tr" else self.last_in("cell" if name in ("td", "th") else "section")
+                if open_one > table >= 0:
+                    self.pop_to(open_one)
             if table >= 0 and max(self.last_in("cell"), self.last("caption")) < table:
                 # "Clear the stack back to a table (body, row) context": foster-parented elements are popped.
                 keep = table
@@ -446,7 +476,7 @@ class _TreeReplay:
         # elements in between; the element leaves the stack. The last copy is popped again, unless the rounds ran
         # out: then it stays open (on top here, where it can only be closed with more than it would be).
         name = self.stack[index][0]
-        self.stack[index] = (_GHOST, False, None, ())
+        self.stack[index] = (_GHOST, "", None, ())
         self.where[name].remove(index)
         self.ghosts += 1
         reason = self.count(4 * min(8, blocks_above))
@@ -455,12 +485,17 @@ class _TreeReplay:
         if blocks_above < 8:
             self.kill(entry)
             return None
-        return self.push(name, False, entry)
+        return self.push(name, "", entry)
 
     def end(self, name: str) -> str | None:
         """Pop only where the parser certainly pops; where unsure, keep elements open (more depth, never less)."""
         if name in _END_POPS_NOTHING:
             return None
+        if name in ("br", "p") and self.in_foreign():
+            # The parser leaves SVG/MathML first (older ones put the element inside it: count that depth too).
+            self.max_depth = max(self.max_depth, len(self.stack) - self.ghosts + 1)
+            while self.in_foreign():
+                self.pop_to(len(self.stack) - 1)
         if name == "br":  # </br> is <br>
             return self.start(name, "", False)
         index = self.last(name)
