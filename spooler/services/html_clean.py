@@ -15,7 +15,7 @@ and Python's signals while it runs, so a task time limit does not stop it. Measu
 p, li, dd/dt, option, table cells and rows, headings; the active formatting list with its markers and the
 "Noah's Ark" limit of three; self-closing only in SVG/MathML, and breaking out of it) and stops at the first
 cap it crosses. Where it cannot be exact it errs on the side of counting more than the parser builds (a test
-checks this against html5lib), so markup that passes is bounded in depth, attributes, active formatting
+checks this against the tree nh3 itself builds), so markup that passes is bounded in depth, attributes, active formatting
 elements and elements created, and nh3's work on it is linear in its size. Markup over a cap is not parsed:
 the caller shows the message's text part, or a "too complex to show" note, and keeps the raw message.
 """
@@ -504,7 +504,7 @@ class _TreeReplay:
             if entry is not None:
                 return self.adoption_agency(entry)
             if index >= 0 and self.last_in("template") > index:
-                # Behind a template's marker; html5lib still makes the adoption agency's copies: count them.
+                # Behind a template's marker: count the adoption agency's copies all the same (more, never less).
                 specials = self.groups["special"]
                 return self.count(4 * min(8, len(specials) - bisect.bisect_right(specials, index)))
         if name in _HEADINGS:
