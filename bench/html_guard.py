@@ -25,6 +25,7 @@ django.setup()
 
 import nh3  # noqa: E402
 
+from bench.timing import best  # noqa: E402
 from spooler.services.html_clean import HtmlLimits, html_measure  # noqa: E402
 from spooler.services.inbound_store import message_texts  # noqa: E402
 from spooler.sessions import Email  # noqa: E402
@@ -32,15 +33,6 @@ from tests.fixtures.costly_html import HOSTILE, ORDINARY, html_message  # noqa: 
 
 NH3_SECONDS = float(os.environ.get("NH3_SECONDS", 5))
 LIMITS = HtmlLimits.from_settings()
-
-
-def best_of(fn, rounds=3) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def _nh3_child(markup, pipe):
@@ -75,8 +67,8 @@ def main():
     print("\nordinary markup: guard pass vs nh3.clean (strip every tag) of the same markup")
     ratios = []
     for name, markup in ORDINARY.items():
-        guard = best_of(lambda: html_measure(markup, limits=LIMITS))
-        clean = best_of(lambda: nh3.clean(markup, tags=set(), attributes={}))
+        guard = best(lambda: html_measure(markup, limits=LIMITS))
+        clean = best(lambda: nh3.clean(markup, tags=set(), attributes={}))
         ratios.append(guard / clean)
         print(f"  {name:42s} {len(markup) / 1e3:7.0f} kB  guard {guard * 1000:7.1f} ms  nh3 {clean * 1000:7.1f} ms"
               f"  guard/nh3 {guard / clean:5.2f}")
@@ -85,7 +77,7 @@ def main():
     print(f"\ncostly markup: the guard refuses it; nh3 on it uncapped (child process, killed after {NH3_SECONDS:.0f} s)")
     for name, markup in HOSTILE.items():
         reason = html_measure(markup, limits=LIMITS)
-        guard = best_of(lambda: html_measure(markup, limits=LIMITS))
+        guard = best(lambda: html_measure(markup, limits=LIMITS))
         memory = peak_python_memory(lambda: html_measure(markup, limits=LIMITS))
         print(f"  {name:38s} {len(markup) / 1e3:7.0f} kB  guard {guard * 1000:6.1f} ms, peak {memory:5.1f} MB"
               f"  ({reason})  nh3 uncapped: {nh3_uncapped(markup)}")
@@ -94,7 +86,7 @@ def main():
     total = 0.0
     for n, (name, markup) in enumerate(HOSTILE.items()):
         raw = html_message(n, name, markup)
-        seconds = best_of(lambda: message_texts(Email.parse(raw)), rounds=1)
+        seconds = best(lambda: message_texts(Email.parse(raw)), rounds=1, warm=False)
         total += seconds
         if len(raw) > 5e6:
             memory = peak_python_memory(lambda: message_texts(Email.parse(raw)))

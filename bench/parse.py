@@ -16,10 +16,10 @@ import os
 import pathlib
 import statistics
 import sys
-import time
 from email.parser import BytesParser
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from bench import timing  # noqa: E402
 from spooler.sessions import Email  # noqa: E402
 from tests import corpus  # noqa: E402
 
@@ -37,13 +37,7 @@ def pathological(junk):
 
 
 def best(fn, rounds=ROUNDS):
-    fn()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return timing.best(fn, rounds)
 
 
 def python_email(raw):
