@@ -177,6 +177,10 @@ SPOOL_DRAIN_SECONDS = env.float("SPOOL_DRAIN_SECONDS", default=120.0)
 SPOOL_WAKE_COALESCE_SECONDS = env.float("SPOOL_WAKE_COALESCE_SECONDS", default=0.2)
 # Rows held back by a relay's limits (spooler.RelayLimit, in the admin) are tried again after this.
 SPOOL_LIMIT_RETRY_SECONDS = env.float("SPOOL_LIMIT_RETRY_SECONDS", default=5.0)
+# The sweeper reads kept receipts this many at a time, until none is left.
+SPOOL_RECEIPT_PAGE = env.int("SPOOL_RECEIPT_PAGE", default=1000)
+# Fault tests only: the sweeper sleeps this long after each page of receipts (a slow recovery).
+SPOOL_TEST_RECOVERY_DELAY_SECONDS = env.float("SPOOL_TEST_RECOVERY_DELAY_SECONDS", default=0.0)
 # Part bodies (attachments) of at least this many bytes are stored once by content hash.
 SPOOL_BLOB_MIN_BYTES = env.int("SPOOL_BLOB_MIN_BYTES", default=4096)
 # The sender of bounce notices put into a sender's webmail inbox.

@@ -2,7 +2,7 @@
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 
-from spooler.services import inbound, outbound, smtp_connections
+from spooler.services import inbound, outbound, smtp_connections, sweeper
 
 
 @shared_task(name="spooler.tasks.deliver_due")
@@ -17,7 +17,7 @@ def _close_smtp_connections(**_kwargs) -> None:
 
 @shared_task(name="spooler.tasks.sweep_outbox")
 def sweep_outbox() -> int:
-    return outbound.outbox_sweep()
+    return sweeper.outbox_sweep()
 
 
 @shared_task(name="spooler.tasks.poll_account")

@@ -33,7 +33,7 @@ from spooler.models import (DUE_STATUSES, FINAL_STATUSES, DeliveryAttempt, Outbo
                             OutboxPart, OutboxStatus, RecipientStatus)
 from spooler.services import limits as relay_limits
 from spooler.services import outbox_sql
-from spooler.services.receipts import batch_receipts, drop_receipts, kept_receipts
+from spooler.services.receipts import batch_receipts
 from spooler.services.relays import smtp_params
 from spooler.services.smtp_connections import forget_session, session_for, touch_session
 from spooler.sessions import (Email, PermanentError, PipeliningSession, RecipientsDeferred, RecipientsRefused,
@@ -392,43 +392,6 @@ def _write_pending_receipt(batch: _Batch) -> None:
         batch.pending_receipt = None
 
 
-def outbox_recover_receipts() -> int:
-    """Rows whose worker died after the relay's 250 but before the batch was recorded: record them as sent
-    from their receipts (never send them again). Returns how many rows were recovered."""
-    now = timezone.now()
-    kept = kept_receipts()
-    if not kept:
-        return 0
-    rows = OutboxMessage.objects.filter(id__in={row_id for _t, row_id, _at in kept}, status=OutboxStatus.SENDING,
-                                        lease_until__lt=now).in_bulk()
-    text = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
-    recovered = 0
-    for token, row_id, at in kept:
-        row = rows.get(row_id)
-        if row is None or row.claim_token != token:
-            continue
-        for rcpt in row.pending_recipients:
-            row.outcomes[rcpt] = _outcome(RecipientStatus.SENT, 250, text)
-        row.attempts += 1
-        row.last_code, row.last_text, row.sent_at = 250, text, row.sent_at or at
-        _settle(row, now=at, transient_text=None)
-        with transaction.atomic():
-            if OutboxMessage.objects.filter(id=row.id, claim_token=token, status=OutboxStatus.SENDING).update(
-                    **{f: getattr(row, f) for f in _ROW_FIELDS}):
-                DeliveryAttempt.objects.create(message_id=row.id, at=at, code=250, text=text, outcome=row.status)
-                recovered += 1
-    # Receipts of recorded batches are deleted with them; what is left once no row of its batch is still under
-    # a running lease (recovered above, recorded by a worker that died before deleting them, re-queued by the
-    # sweep that follows) is obsolete.
-    tokens = {token for token, _r, _at in kept}
-    live = set(OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token__in=tokens,
-                                            lease_until__gte=now).values_list("claim_token", flat=True))
-    drop_receipts(tokens - live)
-    if recovered:
-        logger.warning("recorded %s outbox rows as sent from their receipts (their worker died)", recovered)
-    return recovered
-
-
 def _failed_attempt(batch: _Batch, row: OutboxMessage, error: SessionError, *, duration_ms: int,
                     recipients: list[str] | None = None) -> None:
     """Nothing was accepted: 4xx/timeout/dropped connection → deferred, 5xx → failed (written at batch end)."""
@@ -541,25 +504,6 @@ def _bounce_rows(rows: list[OutboxMessage]) -> None:
             outbox_bounce(row=row)
         except Exception:  # noqa: BLE001 - the sweeper tries again; delivery goes on
             logger.exception("bounce notice for outbox %s not stored; the sweeper will try again", row.id)
-
-
-def outbox_sweep() -> int:
-    """Re-queue rows whose worker died (lease ran out), store owed bounce notices, and wake a worker if
-    anything is due. Returns the number of due rows."""
-    outbox_recover_receipts()
-    now = timezone.now()
-    requeued = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, lease_until__lt=now).update(
-        status=OutboxStatus.QUEUED, next_attempt_at=now, lease_until=None, claim_token=None
-    )
-    if requeued:
-        logger.warning("re-queued %s outbox rows whose worker stopped before recording them", requeued)
-    owed = list(OutboxMessage.objects.filter(bounce_pending=True, status__in=FINAL_STATUSES).select_related("relay")[:100])
-    _bounce_rows(owed)
-    outbox_blobs_collect()
-    due = due_rows(now).count()
-    if due:
-        publish_wake()
-    return due
 
 
 def outbox_blobs_collect(*, older_than_seconds: int = 3600) -> int:

@@ -12,6 +12,7 @@ Where receipts are kept depends on the database:
 """
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,10 +75,17 @@ def batch_receipts(token: uuid.UUID) -> FileReceipts | TableReceipts:
     return FileReceipts(directory, token) if directory else TableReceipts(token)
 
 
-def kept_receipts(limit: int = 1000) -> list[tuple[uuid.UUID, int, datetime]]:
-    """Every receipt kept (token, row id, time), from rows and from files: the sweeper's view."""
-    found = [(r.claim_token, r.message_id, r.at) for r in OutboxReceipt.objects.order_by("id")[:limit]]
+def receipt_pages(page_size: int) -> Iterator[list[tuple[uuid.UUID, int, datetime]]]:
+    """Every receipt kept (token, row id, time), from rows and from files, a page of at most `page_size` at a
+    time until none is left: the sweeper's view. Rows are read by id (keyset), so receipts written meanwhile
+    are read too, never skipped."""
+    last = 0
+    while page := list(OutboxReceipt.objects.filter(id__gt=last).order_by("id")
+                       .values_list("id", "claim_token", "message_id", "at")[:page_size]):
+        last = page[-1][0]
+        yield [(token, row_id, at) for _id, token, row_id, at in page]
     directory = receipt_dir()
+    chunk = []
     for path in sorted(directory.iterdir()) if directory and directory.is_dir() else []:
         try:
             token = uuid.UUID(hex=path.name)
@@ -87,17 +95,27 @@ def kept_receipts(limit: int = 1000) -> list[tuple[uuid.UUID, int, datetime]]:
         for line in lines:
             row_id, _, at = line.partition(" ")
             try:
-                found.append((token, int(row_id), datetime.fromtimestamp(float(at), UTC)))
+                chunk.append((token, int(row_id), datetime.fromtimestamp(float(at), UTC)))
             except ValueError:
                 continue
-    return found
+            if len(chunk) >= page_size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def kept_receipts() -> list[tuple[uuid.UUID, int, datetime]]:
+    """Every receipt kept, in one list (tests, the admin's view)."""
+    return [receipt for page in receipt_pages(1000) for receipt in page]
 
 
 def drop_receipts(tokens) -> None:
     """Forget the receipts of these batches (recovered, or recorded by a worker that died before it could
     delete them)."""
-    tokens = set(tokens)
-    OutboxReceipt.objects.filter(claim_token__in=tokens).delete()
+    tokens = list(set(tokens))
+    for start in range(0, len(tokens), 500):
+        OutboxReceipt.objects.filter(claim_token__in=tokens[start:start + 500]).delete()
     directory = receipt_dir()
     if directory:
         for token in tokens:

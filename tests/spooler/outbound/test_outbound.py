@@ -196,37 +196,6 @@ def test_retry_delay_doubles_and_is_capped(settings):
         300, 600, 1200, 2400, 4000, 4000, 4000]
 
 
-def test_sweeper_requeues_rows_whose_lease_ran_out(sender):
-    row = enqueue(sender, ["x@example.test"])
-    assert outbound.outbox_claim(limit=1)
-    OutboxMessage.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert outbound.outbox_sweep() == 1
-    row.refresh_from_db()
-    assert row.status == "queued" and row.claim_token is None
-
-
-@pytest.mark.parametrize("store", ["file", "table"])
-def test_sweeper_records_a_receipted_row_as_sent_instead_of_sending_it_again(sender, store, monkeypatch, tmp_path):
-    """The worker died after the relay's 250 and its receipt, before the batch was recorded."""
-    # Files as on SQLite, rows as on PostgreSQL: both stores, whichever database runs the test.
-    monkeypatch.setattr(receipts, "receipt_dir", lambda: tmp_path / "receipts" if store == "file" else None)
-    rows = [enqueue(sender, [f"x{i}@example.test"]) for i in range(3)]
-    claimed = outbound.outbox_claim(limit=3)
-    kept = receipts.batch_receipts(claimed[0].claim_token)
-    assert isinstance(kept, receipts.FileReceipts if store == "file" else receipts.TableReceipts)
-    for row in claimed[:2]:  # the third one was never accepted
-        kept.write(row.id, timezone.now())
-    OutboxMessage.objects.filter(id__in=[r.id for r in rows]).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert len(receipts.kept_receipts()) == 2
-    assert outbound.outbox_sweep() == 1  # the third is due again; the two receipted ones are sent
-    for row in rows:
-        row.refresh_from_db()
-    assert [r.status for r in rows] == ["sent", "sent", "queued"]
-    assert rows[0].attempts == 1 and rows[0].outcomes["x0@example.test"]["status"] == "sent"
-    assert "receipt" in rows[0].delivery_attempts.get().text
-    assert receipts.kept_receipts() == [] and not OutboxReceipt.objects.exists()
-
-
 def test_file_receipts_survive_a_line_cut_short_and_stray_files(monkeypatch, tmp_path):
     monkeypatch.setattr(receipts, "receipt_dir", lambda: tmp_path)
     token = uuid.uuid4()
@@ -244,17 +213,6 @@ def test_file_receipts_live_beside_the_sqlite_database(settings):
         assert directory == Path(connection.settings_dict["NAME"] + ".receipts")
     else:
         assert directory is None  # PostgreSQL: workers may run on several hosts, so receipts are rows
-
-
-def test_sweeper_stores_an_owed_bounce(sender):
-    row = enqueue(sender, ["x@example.test"])
-    OutboxMessage.objects.filter(id=row.id).update(
-        status="failed", bounce_pending=True, outcomes={"x@example.test": {"status": "failed", "code": 554, "text": "no"}})
-    outbound.outbox_sweep()
-    row.refresh_from_db()
-    assert not row.bounce_pending and Message.objects.filter(uid=f"bounce-{row.id}").count() == 1
-    outbound.outbox_sweep()
-    assert Message.objects.filter(uid=f"bounce-{row.id}").count() == 1
 
 
 def test_a_lost_lease_is_noticed_and_the_row_is_not_sent(sender, smtp_sink, settings):

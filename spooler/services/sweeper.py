@@ -1,0 +1,117 @@
+"""The sweeper: what dead workers left in the spool, recorded or put back in the queue; owed bounces; wake-ups.
+
+A worker that dies mid-batch leaves its rows `sending` under a lease that runs out, and a receipt for each row
+the relay accepted (services/receipts.py). One sweep, with ONE cutoff time for all its steps:
+
+1. recovery: every kept receipt is read, page after page until none is left; each receipted row whose lease
+   ran out before the cutoff, still under the receipt's claim, is recorded as sent (never sent again);
+2. re-queue: rows whose lease ran out before the cutoff go back to the queue, except any with a kept receipt
+   for its current claim (a receipt written after step 1 read its page is kept for the next sweep);
+3. receipts of a batch are dropped only once no row is `sending` under its claim any more: every receipt of
+   it was recorded (by step 1, or by the worker itself) or belongs to a claim that is over.
+
+A batch whose lease runs out while the sweep runs is left alone by steps 1 and 2 alike (its lease ended after
+the cutoff), so the next sweep reads its receipts before it could be re-queued. The duplicate bound this gives
+is in the README ("What a crash can cost").
+"""
+import logging
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from spooler.models import FINAL_STATUSES, DeliveryAttempt, OutboxMessage, OutboxReceipt, OutboxStatus, RecipientStatus
+from spooler.services import outbox_sql, receipts
+from spooler.services.outbound import (_ATTEMPT_FIELDS, _ROW_FIELDS, _Attempt, _bounce_rows, _outcome, _settle,
+                                       due_rows, outbox_blobs_collect, publish_wake)
+
+logger = logging.getLogger(__name__)
+
+RECOVERED_TEXT = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
+_CHUNK = 500  # ids per statement (SQLite allows some thousands of parameters; PostgreSQL parses fewer faster)
+
+
+def outbox_sweep() -> int:
+    """Record or re-queue what dead workers left, store owed bounce notices, and wake a worker if anything is
+    due. Returns the number of due rows."""
+    cutoff = timezone.now()
+    _recovered, tokens, receipted = outbox_recover_receipts(cutoff=cutoff)
+    requeued = outbox_requeue_expired(cutoff=cutoff, receipted=receipted)
+    if requeued:
+        logger.warning("re-queued %s outbox rows whose worker stopped before recording them", requeued)
+    drop_finished_receipts(tokens)
+    owed = list(OutboxMessage.objects.filter(bounce_pending=True, status__in=FINAL_STATUSES).select_related("relay")[:100])
+    _bounce_rows(owed)
+    outbox_blobs_collect()
+    due = due_rows(timezone.now()).count()
+    if due:
+        publish_wake()
+    return due
+
+
+def outbox_recover_receipts(*, cutoff: datetime) -> tuple[int, set, set]:
+    """Step 1: rows whose worker died after the relay's 250 but before the batch was recorded, recorded as
+    sent from their receipts. Returns (rows recovered, the claim tokens seen, the (token, row id) pairs seen)."""
+    recovered, tokens, receipted = 0, set(), set()
+    for page in receipts.receipt_pages(settings.SPOOL_RECEIPT_PAGE):
+        tokens.update(token for token, _r, _at in page)
+        receipted.update((token, row_id) for token, row_id, _at in page)
+        recovered += _record_page(page, cutoff=cutoff)
+        if settings.SPOOL_TEST_RECOVERY_DELAY_SECONDS:  # (fault tests: a slow recovery, as a big one would be)
+            time.sleep(settings.SPOOL_TEST_RECOVERY_DELAY_SECONDS)
+    if recovered:
+        logger.warning("recorded %s outbox rows as sent from their receipts (their worker died)", recovered)
+    return recovered, tokens, receipted
+
+
+def _record_page(page, *, cutoff: datetime) -> int:
+    """One transaction per page: the receipted rows still under the receipt's claim, lease run out."""
+    with outbox_sql.write_transaction():
+        rows = (OutboxMessage.objects.select_for_update()
+                .filter(id__in={row_id for _t, row_id, _at in page}, status=OutboxStatus.SENDING,
+                        lease_until__lt=cutoff).in_bulk())
+        recorded, attempts = [], []
+        for token, row_id, at in page:
+            row = rows.get(row_id)
+            if row is None or row.claim_token != token:
+                continue  # recorded already, or its claim is over (the receipt is obsolete)
+            del rows[row_id]  # (a receipt read twice is recorded once)
+            for rcpt in row.pending_recipients:
+                row.outcomes[rcpt] = _outcome(RecipientStatus.SENT, 250, RECOVERED_TEXT)
+            row.attempts += 1
+            row.last_code, row.last_text, row.sent_at = 250, RECOVERED_TEXT, row.sent_at or at
+            _settle(row, now=at, transient_text=None)
+            recorded.append(row)
+            attempts.append(_Attempt(message_id=row.id, at=at, code=250, text=RECOVERED_TEXT, duration_ms=0,
+                                     outcome=row.status, refused={}))
+        if recorded:
+            outbox_sql.update_rows(OutboxMessage, recorded, _ROW_FIELDS)
+            outbox_sql.insert_rows(DeliveryAttempt, attempts, _ATTEMPT_FIELDS)
+    return len(recorded)
+
+
+def outbox_requeue_expired(*, cutoff: datetime, receipted: set = frozenset()) -> int:
+    """Step 2: rows whose lease ran out before `cutoff` back to the queue, unless a receipt is kept for their
+    current claim (read in step 1 as `receipted`, or a receipt row written since)."""
+    expired = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, lease_until__lt=cutoff)
+    if receipts.receipt_dir() is None:  # receipts are rows: the database itself leaves out any receipted row
+        expired = expired.exclude(Exists(OutboxReceipt.objects.filter(message_id=OuterRef("pk"),
+                                                                      claim_token=OuterRef("claim_token"))))
+    ids = [row_id for row_id, token in expired.values_list("id", "claim_token") if (token, row_id) not in receipted]
+    now, requeued = timezone.now(), 0
+    for start in range(0, len(ids), _CHUNK):
+        requeued += OutboxMessage.objects.filter(
+            id__in=ids[start:start + _CHUNK], status=OutboxStatus.SENDING, lease_until__lt=cutoff,
+        ).update(status=OutboxStatus.QUEUED, next_attempt_at=now, lease_until=None, claim_token=None)
+    return requeued
+
+
+def drop_finished_receipts(tokens: set) -> None:
+    """Step 3: the receipts of the batches no row is `sending` under any more."""
+    tokens, live = list(tokens), set()
+    for start in range(0, len(tokens), _CHUNK):
+        live.update(OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token__in=tokens[start:start + _CHUNK])
+                    .values_list("claim_token", flat=True))
+    receipts.drop_receipts(set(tokens) - live)
