@@ -79,8 +79,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 30,
         }
     )
-    # Test databases live on disk so a real Celery worker process can open the same file.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # Test databases live on disk so a real Celery worker process can open the same file; beside the database
+    # (DATABASE_URL=sqlite:////tmp/x/db.sqlite3 gives /tmp/x/test.sqlite3), so two runs can use two folders.
+    _db_name = DATABASES["default"]["NAME"]
+    _test_dir = Path(_db_name).parent if _db_name and _db_name != ":memory:" else VAR_DIR
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_dir / "test.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Connections are kept between requests and between Celery tasks (Celery closes them after each task only when
 # they are older than this), and checked before reuse. A new PostgreSQL connection costs ~10 ms, which every
