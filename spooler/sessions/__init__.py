@@ -10,6 +10,7 @@ from .errors import (
     AuthenticationError,
     InvalidAddress,
     MessageTooLarge,
+    NoAnswer,
     PermanentError,
     RecipientsDeferred,
     RecipientsRefused,
@@ -27,7 +28,7 @@ from .tls import make_context
 __all__ = [
     "Attachment", "Email", "SendResult",
     "SMTPSession", "PipeliningSession", "POP3Session", "IMAPSession", "MailSession",
-    "SessionError", "TransientError", "PermanentError", "AuthenticationError", "TLSError",
+    "SessionError", "TransientError", "NoAnswer", "PermanentError", "AuthenticationError", "TLSError",
     "MessageTooLarge", "RecipientsRefused", "RecipientsDeferred", "InvalidAddress",
     "limits", "make_context",
 ]

@@ -6,7 +6,7 @@ import ssl
 
 from . import limits, tls
 from .email import Email
-from .errors import MessageTooLarge, SessionError, TLSError, TransientError
+from .errors import MessageTooLarge, NoAnswer, SessionError, TLSError, TransientError
 
 _UNSAFE = re.compile(r"[\r\n\x00]")
 
@@ -56,8 +56,9 @@ def _translated(exc, server, doing):
         return TLSError(f"certificate refused while {doing}: {exc.verify_message or exc}", server=server)
     if isinstance(exc, ssl.SSLError):
         return TLSError(f"TLS failed while {doing}: {exc.reason or exc}", server=server)
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return TransientError(f"no answer within the timeout while {doing}", server=server)
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        # (smtplib turns a timeout while reading a reply into SMTPServerDisconnected, raised from it)
+        return NoAnswer(f"no answer within the timeout while {doing}", server=server)
     if isinstance(exc, ConnectionRefusedError):
         return TransientError(f"connection refused while {doing}", server=server)
     if isinstance(exc, socket.gaierror):

@@ -21,6 +21,10 @@ class TransientError(SessionError):
     """Try again later: 4xx replies, timeouts, refused or dropped connections."""
 
 
+class NoAnswer(TransientError):
+    """The server said nothing within the timeout (a silent or hung server; or a network that drops packets)."""
+
+
 class PermanentError(SessionError):
     """Do not retry as is: 5xx replies."""
 

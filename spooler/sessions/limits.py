@@ -8,6 +8,11 @@ this module is the one place the defaults live.
 # read or write. A server that goes silent at any point fails within this (TransientError).
 TIMEOUT = 30.0
 
+# Seconds. SMTP: the part of TIMEOUT's work before the first command (TCP connect, TLS handshake, greeting,
+# EHLO, STARTTLS, AUTH), and a NOOP that checks an idle connection. Short: a relay that does not even greet
+# is known dead fast, while a slow answer to DATA (a relay scanning the message) still gets TIMEOUT.
+CONNECT_TIMEOUT = 10.0
+
 # A message above this is neither sent nor downloaded (POP3/IMAP check the announced size first).
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 

@@ -56,9 +56,13 @@ class SMTPSession(Session):
     default_port = {"none": 25, "starttls": 587, "tls": 465}
 
     def __init__(self, host, port, username=None, password=None, security="starttls", timeout=None,
-                 ssl_context=None, cafile=None, insecure=False, local_hostname=None, max_message_bytes=None):
+                 ssl_context=None, cafile=None, insecure=False, local_hostname=None, max_message_bytes=None,
+                 connect_timeout=None):
         super().__init__(host, port, username=username, password=password, security=security, timeout=timeout,
                          ssl_context=ssl_context, cafile=cafile, insecure=insecure)
+        # Until the server has greeted us and we are logged in; then `timeout` (see limits.CONNECT_TIMEOUT).
+        self.connect_timeout = min(float(connect_timeout if connect_timeout is not None else limits.CONNECT_TIMEOUT),
+                                   self.timeout)
         self.max_message_bytes = int(max_message_bytes or limits.MAX_MESSAGE_BYTES)
         # smtplib would call socket.getfqdn(), a DNS lookup that can hang; the host name is enough for EHLO.
         self.local_hostname = check_arg("local_hostname", local_hostname) or socket.gethostname() or "localhost"
@@ -71,16 +75,22 @@ class SMTPSession(Session):
             return self
         try:
             with network_errors(self.server, "connecting", passthrough=(smtplib.SMTPResponseException,)):
+                # Made without a host, then connected: smtplib would connect with the one timeout it is given.
                 if self.security == "tls":
-                    self._conn = smtplib.SMTP_SSL(self.host, self.port, self.local_hostname,
-                                                  timeout=self.timeout, context=self.ssl_context)
+                    self._conn = smtplib.SMTP_SSL(local_hostname=self.local_hostname, timeout=self.connect_timeout,
+                                                  context=self.ssl_context)
                 else:
-                    self._conn = smtplib.SMTP(self.host, self.port, self.local_hostname, timeout=self.timeout)
+                    self._conn = smtplib.SMTP(local_hostname=self.local_hostname, timeout=self.connect_timeout)
+                self._conn._host = self.host  # (what __init__ would set: the TLS server name, for SMTPS and STARTTLS)
+                code, text = self._conn.connect(self.host, self.port)
+                if code != 220:
+                    raise smtplib.SMTPConnectError(code, text)
                 self._hello()
                 if self.security == "starttls":
                     self._starttls()
                 if self.username:
                     self._login()
+                self._set_timeout(self.timeout)
         except smtplib.SMTPResponseException as exc:
             self._drop()
             raise _by_code(exc.smtp_code, reply_text(exc.smtp_error), self.server, "greeting refused") from exc
@@ -145,13 +155,20 @@ class SMTPSession(Session):
             except OSError:
                 pass
 
+    def _set_timeout(self, seconds):
+        self._conn.timeout = seconds  # (smtplib reads it for a socket it makes later: none after connect)
+        self._conn.sock.settimeout(seconds)
+
     def noop(self):
-        """True when the connection is alive (a dead one is dropped, so the next send reconnects)."""
+        """True when the connection is alive (a dead one is dropped, so the next send reconnects). A relay
+        that does not answer gets the connect timeout, not the command timeout."""
         if self._conn is None:
             return False
         try:
             with network_errors(self.server, "NOOP"):
+                self._set_timeout(self.connect_timeout)
                 ok = self._conn.noop()[0] == 250
+                self._set_timeout(self.timeout)
         except (smtplib.SMTPException, TransientError):
             ok = False
         if not ok:

@@ -1,10 +1,12 @@
 """SMTPSession against aiosmtpd (plain, STARTTLS, implicit TLS, AUTH) and scripted faulty servers."""
 
+import time
+
 import pytest
 
-from spooler.sessions import (AuthenticationError, Email, InvalidAddress, MessageTooLarge, PermanentError,
+from spooler.sessions import (AuthenticationError, Email, InvalidAddress, MessageTooLarge, NoAnswer, PermanentError,
                               PipeliningSession, RecipientsDeferred, RecipientsRefused, SMTPSession, TLSError,
-                              TransientError)
+                              TransientError, limits)
 
 from .conftest import SMTP_PASSWORD, SMTP_USER, smtp_script
 
@@ -197,10 +199,34 @@ def test_message_above_the_limit_is_not_sent(smtpd):
 @pytest.mark.timeout(30)  # without the session's timeout this would wait forever
 def test_server_that_never_greets_times_out(scripted):
     server = scripted(lambda rfile, wfile: rfile.read())  # silent until the client gives up and closes
-    with pytest.raises(TransientError) as info:
+    with pytest.raises(NoAnswer) as info:  # (smtplib reports its timeout as a disconnection: still NoAnswer)
         SMTPSession("127.0.0.1", server.port, security="none", timeout=0.5).connect()
-    assert "timed out" in str(info.value)  # (smtplib reports its timeout as a disconnection)
+    assert "no answer within the timeout while connecting" in str(info.value)
     assert f"127.0.0.1:{server.port}" in str(info.value)
+
+
+@pytest.mark.timeout(60)  # with the command timeout (an hour) at the greeting, this test would be stopped here
+def test_the_greeting_gets_the_connect_timeout_and_commands_the_command_timeout(scripted):
+    silent = scripted(lambda rfile, wfile: rfile.read())
+    with pytest.raises(NoAnswer):
+        SMTPSession("127.0.0.1", silent.port, security="none", timeout=3600, connect_timeout=0.3).connect()
+
+    def slow_data_reply(rfile, wfile):
+        while rfile.readline() not in (b".\r\n", b""):
+            pass
+        time.sleep(1.0)  # longer than the connect timeout: a relay scanning the message
+        wfile.write(b"250 2.0.0 queued\r\n")
+        return True
+
+    slow = scripted(smtp_script(slow_data_reply))
+    with SMTPSession("127.0.0.1", slow.port, security="none", timeout=10, connect_timeout=0.3) as session:
+        assert session.send(message()).code == 250
+        assert session._conn.sock.gettimeout() == 10
+
+
+def test_connect_timeout_is_never_longer_than_the_timeout():
+    assert SMTPSession("127.0.0.1", 25, security="none", timeout=2, connect_timeout=9).connect_timeout == 2
+    assert SMTPSession("127.0.0.1", 25, security="none", timeout=60).connect_timeout == limits.CONNECT_TIMEOUT
 
 
 def test_refused_connection_is_transient():
