@@ -180,6 +180,10 @@ SPOOL_DRAIN_SECONDS = env.float("SPOOL_DRAIN_SECONDS", default=120.0)
 SPOOL_WAKE_COALESCE_SECONDS = env.float("SPOOL_WAKE_COALESCE_SECONDS", default=0.2)
 # Rows held back by a relay's limits (spooler.RelayLimit, in the admin) are tried again after this.
 SPOOL_LIMIT_RETRY_SECONDS = env.float("SPOOL_LIMIT_RETRY_SECONDS", default=5.0)
+# A relay must connect, greet and log us in within this (then EMAIL_TIMEOUT / MAIL_TIMEOUT per command).
+SPOOL_CONNECT_TIMEOUT = env.float("SPOOL_CONNECT_TIMEOUT", default=10.0)
+# A relay that did not answer (connect, greeting) is not tried again for this long: its rows are deferred at once.
+SPOOL_RELAY_DOWN_SECONDS = env.float("SPOOL_RELAY_DOWN_SECONDS", default=60.0)
 # The sweeper reads kept receipts this many at a time, until none is left.
 SPOOL_RECEIPT_PAGE = env.int("SPOOL_RECEIPT_PAGE", default=1000)
 # Fault tests only: the sweeper sleeps this long after each page of receipts (a slow recovery).

@@ -63,7 +63,8 @@ def clear_cache() -> None:
     _cache["at"] = -1e9
 
 
-def _redis():
+def redis_client():
+    """This process's Redis client for the spool's shared state (short timeouts: it must never hold a batch)."""
     global _client, _client_url
     if _client is None or _client_url != settings.REDIS_URL:
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1.0, socket_timeout=2.0)
@@ -76,7 +77,7 @@ def take_message(*, key: str, per_minute: int) -> float:
     minute = int(time.time() // 60)
     name = f"spool:rate:{key}:{minute}"
     try:
-        pipe = _redis().pipeline()
+        pipe = redis_client().pipeline()
         pipe.incr(name)
         pipe.expire(name, 120)
         count = pipe.execute()[0]
@@ -93,7 +94,7 @@ def acquire_connection(*, key: str, max_connections: int, ttl: float) -> str | N
     holder = uuid.uuid4().hex
     now = time.time()
     try:
-        won = _redis().eval(_ACQUIRE, 1, f"spool:conn:{key}", now, now + ttl, max_connections, holder, int(ttl) + 60)
+        won = redis_client().eval(_ACQUIRE, 1, f"spool:conn:{key}", now, now + ttl, max_connections, holder, int(ttl) + 60)
     except redis.RedisError:
         logger.warning("relay limits not enforced: Redis unreachable", exc_info=True)
         return "no-redis"
@@ -104,7 +105,7 @@ def renew_connection(*, key: str, holder: str, ttl: float) -> None:
     if holder == "no-redis":
         return
     try:
-        _redis().zadd(f"spool:conn:{key}", {holder: time.time() + ttl}, xx=True)
+        redis_client().zadd(f"spool:conn:{key}", {holder: time.time() + ttl}, xx=True)
     except redis.RedisError:
         pass
 
@@ -113,6 +114,6 @@ def release_connection(*, key: str, holder: str) -> None:
     if holder == "no-redis":
         return
     try:
-        _redis().zrem(f"spool:conn:{key}", holder)
+        redis_client().zrem(f"spool:conn:{key}", holder)
     except redis.RedisError:
         pass  # the slot's TTL frees it

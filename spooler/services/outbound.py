@@ -32,12 +32,13 @@ from mailsite.webmail.models import MailAccount
 from spooler.models import (DUE_STATUSES, FINAL_STATUSES, DeliveryAttempt, OutboxBlob, OutboxBody, OutboxMessage,
                             OutboxPart, OutboxStatus, RecipientStatus)
 from spooler.services import limits as relay_limits
+from spooler.services import relay_health
 from spooler.services import outbox_sql
 from spooler.services.receipts import batch_receipts
 from spooler.services.relays import smtp_params
-from spooler.services.smtp_connections import forget_session, session_for, touch_session
-from spooler.sessions import (Email, PermanentError, PipeliningSession, RecipientsDeferred, RecipientsRefused,
-                              SessionError)
+from spooler.services.smtp_connections import forget_session, has_session, session_for, touch_session
+from spooler.sessions import (Email, NoAnswer, PermanentError, PipeliningSession, RecipientsDeferred,
+                              RecipientsRefused, SessionError)
 
 logger = logging.getLogger(__name__)
 
@@ -258,9 +259,13 @@ def outbox_deliver_rows(*, rows: list[OutboxMessage]) -> int:
     token = rows[0].claim_token
     batch = _Batch(token=token, lease_renew_at=_renew_time(), attempts=[], done=[], released=[], lost=set(),
                    ids={r.id for r in rows}, rows=rows, receipts=batch_receipts(token))
+    groups = [list(group) for _relay_id, group in groupby(rows, key=lambda r: r.relay_id)]
+    # Relays this process is connected to first: a relay that has to be reached (perhaps a silent one) comes
+    # after the mail that can go at once.
+    groups.sort(key=lambda group: not has_session(smtp_params(group[0].relay)))
     try:
-        for _relay_id, group in groupby(rows, key=lambda r: r.relay_id):
-            _deliver_group(batch, list(group))
+        for group in groups:
+            _deliver_group(batch, group)
     finally:
         _flush(batch)
         batch.receipts.discard()  # only once the outcomes are committed: until then they are the record
@@ -284,15 +289,27 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
             _release(batch, group, wait=settings.SPOOL_LIMIT_RETRY_SECONDS)
             return
     session = session_for(params)
+    # Only a connection to be made asks how the relay is (one Redis call): an open one just answered us.
+    health = relay_health.relay_health(key) if not session.connected else relay_health.Health()
+    if health.down or (health.suspect and not relay_health.take_probe(key, seconds=params["connect_timeout"] + 5)):
+        if health.down:
+            # Found silent just now (here or by any worker): no one waits on it again yet.
+            _defer_rest(batch, group, NoAnswer(f"not tried: {health.down}", server=key))
+        else:
+            # A relay that was silent gets one connection attempt at a time, whoever makes it: this group waits.
+            _release(batch, group, wait=settings.SPOOL_LIMIT_RETRY_SECONDS)
+        if holder:
+            relay_limits.release_connection(key=key, holder=holder)
+        return
     try:
         try:
             session.connect()
         except SessionError as exc:
             # The relay is unreachable or refuses us: nothing was sent; every row of the group waits.
-            for row in group:
-                _failed_attempt(batch, row, exc, duration_ms=0)
-            forget_session(params)
+            _relay_failed(batch, group, exc, key=key, params=params)
             return
+        if health.suspect:
+            relay_health.mark_up(key)
         for index, row in enumerate(group):
             if limit and limit.messages_per_minute:
                 wait = relay_limits.take_message(key=key, per_minute=limit.messages_per_minute)
@@ -309,14 +326,14 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
             then = group[index + 1] if index + 1 < len(group) and not (limit and limit.messages_per_minute) else None
             error = _deliver_one(batch, session, row, then=then)
             if error is not None and error.code is None:
-                # The connection failed (timeout, dropped): if the relay is gone, don't wait on it row by row.
+                # The connection failed. Timed out: the rest of the group waits, no other connect now. Dropped:
+                # one new connection (with the short connect timeout) tells whether the relay is still there.
                 try:
+                    if isinstance(error, NoAnswer):
+                        raise error
                     session.connect()
                 except SessionError as exc:
-                    for rest in group[index + 1:]:
-                        if rest.id not in batch.lost:
-                            _failed_attempt(batch, rest, exc, duration_ms=0)
-                    forget_session(params)
+                    _relay_failed(batch, group[index + 1:], exc, key=key, params=params)
                     return
     finally:
         _write_pending_receipt(batch)
@@ -326,6 +343,21 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
             # A limited relay counts open connections: close ours when done with this batch.
             forget_session(params)
             relay_limits.release_connection(key=key, holder=holder)
+
+
+def _relay_failed(batch: _Batch, rows: list[OutboxMessage], error: SessionError, *, key: str, params: dict) -> None:
+    """The connection to the relay could not be made or kept: the rows wait, as a group; a relay that did not
+    answer is marked down for every worker."""
+    if relay_health.failed_to_answer(error):
+        relay_health.mark_down(key, error)
+    _defer_rest(batch, rows, error)
+    forget_session(params)
+
+
+def _defer_rest(batch: _Batch, rows: list[OutboxMessage], error: SessionError) -> None:
+    for row in rows:
+        if row.id not in batch.lost:
+            _failed_attempt(batch, row, error, duration_ms=0)
 
 
 def _deliver_one(batch: _Batch, session: PipeliningSession, row: OutboxMessage, *, then=None) -> SessionError | None:

@@ -12,6 +12,7 @@ def smtp_params(account) -> dict:
             "password": settings.EMAIL_HOST_PASSWORD or None,
             "security": settings.EMAIL_SECURITY,
             "timeout": settings.EMAIL_TIMEOUT,
+            "connect_timeout": settings.SPOOL_CONNECT_TIMEOUT,
         }
     return {
         "host": account.smtp_host,
@@ -20,4 +21,5 @@ def smtp_params(account) -> dict:
         "password": account.smtp_password or None,
         "security": account.smtp_security,
         "timeout": settings.MAIL_TIMEOUT,
+        "connect_timeout": settings.SPOOL_CONNECT_TIMEOUT,
     }

@@ -31,6 +31,12 @@ def session_for(params: dict) -> SMTPSession:
     return entry[0]
 
 
+def has_session(params: dict) -> bool:
+    """Whether this process holds an open connection to the relay (no I/O: it may have died since)."""
+    entry = _sessions.get(_session_key(params))
+    return entry is not None and entry[0].connected
+
+
 def touch_session(params: dict) -> None:
     entry = _sessions.get(_session_key(params))
     if entry:

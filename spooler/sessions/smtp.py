@@ -70,6 +70,11 @@ class SMTPSession(Session):
 
     # --- connection --------------------------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open (as far as this side knows: the server may have closed it since)."""
+        return self._conn is not None
+
     def connect(self):
         if self._conn is not None:
             return self

@@ -1,16 +1,23 @@
 """Shared helpers of the outbound spool tests: a sender on the sandbox, enqueue, and no stray wake-ups."""
 import pytest
+import redis
 
-from spooler.services import outbound, smtp_connections
+from spooler.services import limits, outbound, relay_health, smtp_connections
 from spooler.sessions import Email
 from tests.fixtures.users import make_user
 
 
 @pytest.fixture(autouse=True)
-def _fresh_spool_state(settings):
+def _fresh_spool_state(settings, redis_server):
     settings.SPOOL_WAKE_COALESCE_SECONDS = 0  # publish at once: no timer thread outlives a test
+    settings.REDIS_URL = redis_server.url  # relay limits and relay health: the session's Redis, never the shared one
+    redis.Redis.from_url(redis_server.url).flushdb()
+    limits.clear_cache()
+    relay_health.forget_all()
     yield
     smtp_connections.close_sessions()
+    relay_health.forget_all()
+    limits.clear_cache()
 
 
 @pytest.fixture

@@ -9,17 +9,6 @@ from tests.spooler.outbound.conftest import enqueue, point_relay
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def private_redis(redis_server, settings):
-    settings.REDIS_URL = redis_server.url  # never the shared Redis
-    import redis
-
-    redis.Redis.from_url(redis_server.url).flushdb()
-    limits.clear_cache()
-    yield
-    limits.clear_cache()
-
-
 def test_messages_per_minute_keeps_the_rest_queued(sender, smtp_sink):
     sink = smtp_sink()
     point_relay(sender, sink.port)
@@ -74,20 +63,27 @@ class RecordingRedis:
     def __getattr__(self, name):
         def method(*args, **kwargs):
             self.calls.append(name)
+            if name == "mget":
+                return [None] * len(args)  # (no mark: the relay is not known to be silent)
             return self if name == "pipeline" else [1, True] if name == "execute" else 1
         return method
 
 
-def test_without_a_limit_nothing_asks_redis(sender, smtp_sink, monkeypatch):
+def test_without_a_limit_redis_is_asked_only_before_connecting(sender, smtp_sink, monkeypatch):
     sink = smtp_sink()
     point_relay(sender, sink.port)
     fake = RecordingRedis()
-    monkeypatch.setattr(limits, "_redis", lambda: fake)
+    monkeypatch.setattr(limits, "redis_client", lambda: fake)
     RelayLimit.objects.create(host="other.example", port=25, messages_per_minute=1)  # another relay's limit
     enqueue(sender, ["x@example.test"])
     outbound.outbox_deliver_due()
     assert sink.wait_for_count(1) == 1
-    assert fake.calls == []
+    assert fake.calls == ["mget"]  # is the relay known to be silent? (services/relay_health.py)
+    for i in range(3):
+        enqueue(sender, [f"y{i}@example.test"])
+        outbound.outbox_deliver_due()
+    assert sink.wait_for_count(4) == 4
+    assert fake.calls == ["mget"]  # the open connection needs no one's word
 
 
 def test_the_recording_redis_sees_a_limit_being_asked(sender, smtp_sink, monkeypatch):
@@ -95,7 +91,7 @@ def test_the_recording_redis_sees_a_limit_being_asked(sender, smtp_sink, monkeyp
     sink = smtp_sink()
     point_relay(sender, sink.port)
     fake = RecordingRedis()
-    monkeypatch.setattr(limits, "_redis", lambda: fake)
+    monkeypatch.setattr(limits, "redis_client", lambda: fake)
     RelayLimit.objects.create(host="127.0.0.1", port=sink.port, messages_per_minute=10, max_connections=2)
     enqueue(sender, ["x@example.test"])
     outbound.outbox_deliver_due()
