@@ -193,7 +193,11 @@ SPOOL_BLOB_MIN_BYTES = env.int("SPOOL_BLOB_MIN_BYTES", default=4096)
 # The sender of bounce notices put into a sender's webmail inbox.
 SPOOL_BOUNCE_FROM = env("SPOOL_BOUNCE_FROM", default="Mail Delivery System <mailer-daemon@example.test>")
 
-POLL_LOCK_SECONDS = env.int("POLL_LOCK_SECONDS", default=600)
+# One poll per account: its lease lives this long unless renewed (a heartbeat renews it every third of it), so
+# a poller that dies holds its account this long at most.
+POLL_LEASE_SECONDS = env.float("POLL_LEASE_SECONDS", default=30.0)
+# Beat marks an account queued when it queues its poll; a mark older than this is ignored (the task was lost).
+POLL_QUEUE_MARK_SECONDS = env.int("POLL_QUEUE_MARK_SECONDS", default=600)
 POLL_MAX_MESSAGES = env.int("POLL_MAX_MESSAGES", default=500)
 # One poll session stops taking new messages after this many seconds, closes with QUIT/LOGOUT; the next continues.
 POLL_SESSION_SECONDS = env.float("POLL_SESSION_SECONDS", default=120.0)

@@ -13,8 +13,8 @@ Identity, unique per (account, folder, uid) in the database:
   the old keys vanish from the listing: a new key whose bytes hash to a stored message that is no longer
   listed re-keys that row instead of storing a copy; only truly new messages are stored.
 
-One poll per account at a time: a lease (poll_lease_until) taken by a conditional UPDATE, renewed while the
-poll runs and released by its holder only. Each poll is capped in messages (POLL_MAX_MESSAGES) and seconds
+One poll per account at a time: a short lease kept alive by a heartbeat while the poll runs (poll_lease.py), so
+a dead poller holds its account for less than a minute. Each poll is capped in messages (POLL_MAX_MESSAGES) and seconds
 (POLL_SESSION_SECONDS), then closes the session cleanly; the next poll continues. A failing account backs off
 exponentially (POLL_RETRY_BASE_SECONDS doubling up to POLL_RETRY_MAX_SECONDS); errors are kept in plain words.
 """
@@ -33,6 +33,7 @@ from django.utils import timezone
 from mailsite.celery import app as celery_app
 from mailsite.webmail.models import MailAccount, Message
 from spooler.services import inbound_errors
+from spooler.services.poll_lease import LeaseLost, PollLease
 from spooler.services.inbound_sources import batch_candidates, incoming_session
 from spooler.sessions.reading import read_ahead
 from spooler.services.inbound_store import (  # noqa: F401 - html_to_text, snippet: public helpers
@@ -63,20 +64,17 @@ class PollResult:
     error: str = ""
 
 
-class LeaseLost(Exception):
-    """Another poll took this account's lease (ours expired): stop without touching the account."""
-
-
 # --- public services -------------------------------------------------------------------------------------
 
 def account_poll(*, account_id: int, due_only: bool = False) -> PollResult | None:
     """Fetch new mail of one account. None if another poll holds the lease (or, with due_only, it is not due)."""
-    lease = _lease_take(account_id, due_only=due_only)
+    lease = PollLease.take(account_id, due_only=due_only)
     if lease is None:
         return None
     account = MailAccount.objects.get(id=account_id)
     poll = _Poll(account, lease)
     error = detail = ""
+    lease.start_heartbeat()
     try:
         poll.run()
     except LeaseLost:
@@ -98,11 +96,11 @@ def accounts_due_for_poll() -> list[int]:
     """Accounts due for a poll (their interval or backoff is over, no poll running, not queued already).
 
     They are marked queued (poll_queued_at) in the same UPDATE, so that beat does not queue them again while
-    their poll waits in the queue; a queue mark older than POLL_LOCK_SECONDS is ignored (a lost message).
+    their poll waits in the queue; a queue mark older than POLL_QUEUE_MARK_SECONDS is ignored (a lost message).
     """
     now = timezone.now()
     horizon = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)  # due by the next beat: poll now
-    stale_queue = now - timedelta(seconds=settings.POLL_LOCK_SECONDS)
+    stale_queue = now - timedelta(seconds=settings.POLL_QUEUE_MARK_SECONDS)
     marked = (
         MailAccount.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
         .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
@@ -157,26 +155,11 @@ def retry_delay(failures: int) -> int:
 
 # --- the lease ---------------------------------------------------------------------------------------------
 
-def _lease_take(account_id: int, *, due_only: bool) -> datetime | None:
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.POLL_LOCK_SECONDS)
-    free = MailAccount.objects.filter(id=account_id).filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
-    if due_only:
-        horizon = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)
-        free = free.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
-    if free.update(poll_lease_until=lease, poll_queued_at=None):
-        return lease
-    if due_only:
-        MailAccount.objects.filter(id=account_id).update(poll_queued_at=None)
-    return None
-
-
 def _finish(account: MailAccount, poll: "_Poll", *, error: str, detail: str) -> None:
-    """Release the lease (ours only: poll.lease is the last one we renewed) and record the outcome."""
+    """Release the lease (ours only) and record the outcome."""
     now = timezone.now()
     interval = account.poll_interval or settings.POLL_INTERVAL_SECONDS
     fields = dict(
-        poll_lease_until=None,
         last_polled_at=now,
         last_poll_fetched=poll.result.stored,
         last_poll_error=error,
@@ -191,7 +174,7 @@ def _finish(account: MailAccount, poll: "_Poll", *, error: str, detail: str) -> 
     else:
         fields.update(poll_failures=0, last_success_at=now,
                       next_poll_at=now if poll.result.more else now + timedelta(seconds=interval))
-    MailAccount.objects.filter(id=account.id, poll_lease_until=poll.lease).update(**fields)
+    poll.lease.release(**fields)
 
 
 # --- one poll ----------------------------------------------------------------------------------------------
@@ -208,7 +191,7 @@ class _Row:
 
 
 class _Poll:
-    def __init__(self, account: MailAccount, lease: datetime):
+    def __init__(self, account: MailAccount, lease: PollLease):
         self.account = account
         self.lease = lease
         self.result = PollResult()
@@ -239,13 +222,7 @@ class _Poll:
         if not force and now_m - self.last_checkpoint < 1.0:
             return
         self.last_checkpoint = now_m
-        lease = timezone.now() + timedelta(seconds=settings.POLL_LOCK_SECONDS)
-        fields = {"poll_lease_until": lease}
-        if self.total is not None:
-            fields.update(sync_done=self.done, sync_total=self.total)
-        if not MailAccount.objects.filter(id=self.account.id, poll_lease_until=self.lease).update(**fields):
-            raise LeaseLost()
-        self.lease = lease
+        self.lease.renew(**({} if self.total is None else {"sync_done": self.done, "sync_total": self.total}))
 
 
 class _FolderSync:

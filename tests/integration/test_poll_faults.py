@@ -47,7 +47,7 @@ def test_sigkill_mid_session_in_delete_mode_stores_every_message_once(
     account.save()
     for n in range(total):
         mail_sandbox.deliver(account.address, simple(n))
-    env = dict(POLL_TEST_STORE_DELAY_SECONDS=0.02, POLL_LOCK_SECONDS=3, POLL_MAX_MESSAGES=1000)
+    env = dict(POLL_TEST_STORE_DELAY_SECONDS=0.02, POLL_LEASE_SECONDS=3, POLL_MAX_MESSAGES=1000)
 
     for round_, kill_at in enumerate((30, 100)):
         worker = start_worker(tmp_path, redis_url=redis_server.url, sandbox=mail_sandbox, beat=True,
