@@ -49,7 +49,7 @@ def test_a_poll_slower_than_its_lease_keeps_the_account(mail_sandbox, redis_serv
     assert logins(mail_sandbox, account) == 1  # one poll did it all, its lease renewed through every slow message
 
 
-def test_after_a_killed_poll_the_next_one_starts_within_the_lease(mail_sandbox, redis_server, tmp_path):
+def test_after_a_killed_poll_the_next_one_starts_within_the_lease(mail_sandbox, redis_server, tmp_path, fault_counts):
     user = make_user("killedpoll", sandbox=mail_sandbox)
     account = user.mail_accounts.get()
     for n in range(4):
@@ -70,4 +70,8 @@ def test_after_a_killed_poll_the_next_one_starts_within_the_lease(mail_sandbox, 
         assert wait_for(lambda: stored(account) == 4, timeout=45), second.log_text()[-3000:]
     finally:
         second.stop()
+    subjects = list(Message.objects.filter(account=account).values_list("subject", flat=True))
+    fault_counts(f"poll-lease: on-server=4 stored={len(subjects)} distinct={len(set(subjects))} killed=1 "
+                 f"polls={logins(mail_sandbox, account)}")
+    assert sorted(subjects) == [f"message {n}" for n in range(4)]
     assert logins(mail_sandbox, account) == 2
