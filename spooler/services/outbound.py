@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from mailsite.celery import app as celery_app
 from mailsite.webmail.models import MailAccount
-from spooler.models import (DUE_STATUSES, FINAL_STATUSES, DeliveryAttempt, OutboxBlob, OutboxBody, OutboxMessage,
+from spooler.models import (DUE_STATUSES, DeliveryAttempt, OutboxBlob, OutboxBody, OutboxMessage,
                             OutboxPart, OutboxStatus, RecipientStatus)
 from spooler.services import limits as relay_limits
 from spooler.services import relay_health
