@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.smtp_sink",
     "tests.fixtures.smtp_servers",
+    "tests.fixtures.spool",
     "tests.fixtures.browser",
 ]
 

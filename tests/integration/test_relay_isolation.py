@@ -12,7 +12,7 @@ from spooler.models import OutboxMessage
 from tests.fixtures.smtp_servers import SilentServer
 from tests.fixtures.smtp_sink import SmtpSink
 from tests.fixtures.waiting import wait_for
-from tests.integration.test_spool_faults import all_sent, enqueue_many, explain, redis, sender_on, workers  # noqa: F401
+from tests.fixtures.spool import all_sent, enqueue_many, explain, sender_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

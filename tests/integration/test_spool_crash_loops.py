@@ -16,8 +16,7 @@ import pytest
 
 from tests.fixtures.procs import children, connection_owner
 from tests.fixtures.waiting import wait_for
-from tests.integration.test_spool_faults import (all_sent, enqueue_many, explain, kill, redis,  # noqa: F401
-                                                 sender_on, workers)
+from tests.fixtures.spool import all_sent, enqueue_many, explain, kill, sender_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,113 +6,18 @@ Nothing here waits a fixed long time: every wait is on a condition with a bounde
 import collections
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from mailsite.celery import app as celery_app
 from mailsite.webmail.models import Message
 from spooler.models import OutboxMessage
 from spooler.services import outbound
-from spooler.sessions import Email
-from tests.fixtures.celery_worker import CeleryWorker, point_at, worker_env
-from tests.fixtures.net import connect_attempts, free_port
-from tests.fixtures.redis import RedisServer
+from tests.fixtures.net import connect_attempts
 from tests.fixtures.waiting import wait_for
 from tests.fixtures.smtp_sink import SmtpSink
-from tests.fixtures.users import make_user
+from tests.fixtures.spool import all_sent, counting, enqueue_many, explain, kill, sender_on, statuses
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-WORKER_SETTINGS = dict(
-    SPOOL_LEASE_SECONDS="4",  # a killed worker's rows come back after 4 s
-    SPOOL_RETRY_BASE_SECONDS="1",
-    SPOOL_RETRY_MAX_SECONDS="2",
-    SPOOL_WAKE_COALESCE_SECONDS="0",
-    SWEEP_INTERVAL_SECONDS="1",
-    POLL_INTERVAL_SECONDS="3600",  # these tests send; polling would only add noise
-    MAIL_TIMEOUT="2",
-    EMAIL_TIMEOUT="2",
-)
-
-
-@pytest.fixture
-def redis(tmp_path):
-    """This test's own Redis; this process publishes to it for the length of the test."""
-    server = RedisServer(port=free_port(), dir=str(tmp_path))
-    server.start()
-    point_at(celery_app, server.url)
-    yield server
-    point_at(celery_app)
-    server.stop()
-
-
-@pytest.fixture
-def workers(redis, mail_sandbox, tmp_path):
-    """Start real worker processes (each with embedded beat) on this test's Redis; all stopped after."""
-    started = []
-
-    def start(*, beat: bool = True, concurrency: int = 1, **extra):
-        n = len(started)
-        env = worker_env(redis_url=redis.url, sandbox=mail_sandbox, **{**WORKER_SETTINGS, **extra})
-        worker = CeleryWorker(env=env, log=tmp_path / f"worker{n}.log", concurrency=concurrency,
-                              beat_schedule=tmp_path / f"beat{n}" if beat else None)
-        worker.start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-def kill(worker: CeleryWorker) -> None:
-    """SIGKILL the worker and its pool processes at once, as a crash or power loss would."""
-    worker.kill()
-
-
-def sender_on(mail_sandbox, port, name="sender"):
-    user = make_user(name, sandbox=mail_sandbox)
-    account = user.mail_accounts.get()
-    account.smtp_host, account.smtp_port = "127.0.0.1", port
-    account.save()
-    return user, account
-
-
-def enqueue_many(account, n, prefix="m"):
-    """n messages committed together (one wake-up finds them all in one batch)."""
-    rows = []
-    with transaction.atomic():
-        for i in range(n):
-            email = Email(sender=account.from_header, to=[f"{prefix}{i}@example.test"], subject=f"{prefix} {i}",
-                          text="x")
-            rows.append(outbound.outbox_enqueue(email=email, relay=account, user=account.user))
-    return rows
-
-
-def counting(monkeypatch, owner, name) -> list:
-    """Wrap owner.name so that each call is recorded (and still made); the list of calls."""
-    calls, real = [], getattr(owner, name)
-
-    def wrapper(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, wrapper)
-    return calls
-
-
-def statuses(rows) -> collections.Counter:
-    return collections.Counter(OutboxMessage.objects.filter(id__in=[r.id for r in rows]).values_list("status", flat=True))
-
-
-def all_sent(rows):
-    return lambda: statuses(rows) == {"sent": len(rows)}
-
-
-def explain(rows, *workers) -> str:
-    lines = [f"{r.id} {r.status} {r.attempts} {r.last_text}" for r in OutboxMessage.objects.filter(id__in=[r.id for r in rows])]
-    return "\n".join(lines) + "".join(f"\n--- worker log\n{w.log_text()[-3000:]}" for w in workers if w.log.exists())
 
 
 # --- killed workers ---------------------------------------------------------------------------------------
