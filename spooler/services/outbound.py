@@ -280,6 +280,17 @@ def _renew_time() -> float:
 def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
     params = smtp_params(group[0].relay)
     key = relay_limits.relay_key(params["host"], params["port"])
+    session = session_for(params)
+    # Only a connection to be made asks how the relay is (one Redis call): an open one just answered us.
+    health = relay_health.relay_health(key) if not session.connected else relay_health.Health()
+    if health.down:
+        # Found silent just now (here or by any worker): no one waits on it again yet.
+        _defer_rest(batch, group, NoAnswer(f"not tried: {health.down}", server=key))
+        return
+    if health.suspect and not relay_health.take_probe(key, seconds=params["connect_timeout"] + 5):
+        # A relay that was silent gets one connection attempt at a time, whoever makes it: this group waits.
+        _release(batch, group, wait=settings.SPOOL_LIMIT_RETRY_SECONDS)
+        return
     limit = relay_limits.limit_for(host=params["host"], port=params["port"])
     holder = None
     slot_ttl = max(settings.SPOOL_LEASE_SECONDS, 60)
@@ -288,19 +299,6 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
         if holder is None:
             _release(batch, group, wait=settings.SPOOL_LIMIT_RETRY_SECONDS)
             return
-    session = session_for(params)
-    # Only a connection to be made asks how the relay is (one Redis call): an open one just answered us.
-    health = relay_health.relay_health(key) if not session.connected else relay_health.Health()
-    if health.down or (health.suspect and not relay_health.take_probe(key, seconds=params["connect_timeout"] + 5)):
-        if health.down:
-            # Found silent just now (here or by any worker): no one waits on it again yet.
-            _defer_rest(batch, group, NoAnswer(f"not tried: {health.down}", server=key))
-        else:
-            # A relay that was silent gets one connection attempt at a time, whoever makes it: this group waits.
-            _release(batch, group, wait=settings.SPOOL_LIMIT_RETRY_SECONDS)
-        if holder:
-            relay_limits.release_connection(key=key, holder=holder)
-        return
     try:
         try:
             session.connect()

@@ -118,6 +118,13 @@ def load_claimed(*, status, token, lease_until) -> list[OutboxMessage]:
     return rows
 
 
+def in_chunks(items: list, size: int = 500):
+    """`items` a slice at a time, for `id__in` lists: a statement per few hundred values (SQLite caps the
+    parameters of one statement; PostgreSQL parses a shorter one faster)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 # --- claiming ---------------------------------------------------------------------------------------
 
 

@@ -114,8 +114,8 @@ def drop_receipts(tokens) -> None:
     """Forget the receipts of these batches (recovered, or recorded by a worker that died before it could
     delete them)."""
     tokens = list(set(tokens))
-    for start in range(0, len(tokens), 500):
-        OutboxReceipt.objects.filter(claim_token__in=tokens[start:start + 500]).delete()
+    for chunk in outbox_sql.in_chunks(tokens):
+        OutboxReceipt.objects.filter(claim_token__in=chunk).delete()
     directory = receipt_dir()
     if directory:
         for token in tokens:

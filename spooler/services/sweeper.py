@@ -30,7 +30,6 @@ from spooler.services.outbound import (_ATTEMPT_FIELDS, _ROW_FIELDS, _Attempt, _
 logger = logging.getLogger(__name__)
 
 RECOVERED_TEXT = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
-_CHUNK = 500  # ids per statement (SQLite allows some thousands of parameters; PostgreSQL parses fewer faster)
 
 
 def outbox_sweep() -> int:
@@ -101,17 +100,17 @@ def outbox_requeue_expired(*, cutoff: datetime, receipted: set = frozenset()) ->
                                                                       claim_token=OuterRef("claim_token"))))
     ids = [row_id for row_id, token in expired.values_list("id", "claim_token") if (token, row_id) not in receipted]
     now, requeued = timezone.now(), 0
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in outbox_sql.in_chunks(ids):
         requeued += OutboxMessage.objects.filter(
-            id__in=ids[start:start + _CHUNK], status=OutboxStatus.SENDING, lease_until__lt=cutoff,
+            id__in=chunk, status=OutboxStatus.SENDING, lease_until__lt=cutoff,
         ).update(status=OutboxStatus.QUEUED, next_attempt_at=now, lease_until=None, claim_token=None)
     return requeued
 
 
 def drop_finished_receipts(tokens: set) -> None:
     """Step 3: the receipts of the batches no row is `sending` under any more."""
-    tokens, live = list(tokens), set()
-    for start in range(0, len(tokens), _CHUNK):
-        live.update(OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token__in=tokens[start:start + _CHUNK])
+    live = set()
+    for chunk in outbox_sql.in_chunks(list(tokens)):
+        live.update(OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token__in=chunk)
                     .values_list("claim_token", flat=True))
-    receipts.drop_receipts(set(tokens) - live)
+    receipts.drop_receipts(tokens - live)
