@@ -54,7 +54,8 @@ def relay_health(key: str) -> Health:
 
 def mark_down(key: str, error: Exception) -> None:
     seconds = settings.SPOOL_RELAY_DOWN_SECONDS
-    reason = f"{key} did not answer at {timezone.now():%H:%M:%S} UTC ({error})"
+    # (shown after "mail server <key>: not tried: " in the rows it holds back: no need to name the server again)
+    reason = f"did not answer at {timezone.now():%H:%M:%S} UTC ({getattr(error, 'text', error)})"
     _local[key] = Health(down=reason, suspect=True, until=time.monotonic() + seconds)
     logger.warning("relay %s is not answering; its mail waits %s s: %s", key, seconds, error)
 
