@@ -60,7 +60,7 @@ def configure(database_url, media_root):
 def make_account(sandbox, protocol, address=ADDRESS):
     from django.contrib.auth import get_user_model
 
-    from mailsite.webmail.models import MailAccount
+    from mailsite.mailboxes.models import MailAccount
 
     user = get_user_model().objects.create_user(username=f"bench-{secrets.token_hex(6)}")
     port = sandbox["imap"] if protocol == "imap" else sandbox["pop3"]
@@ -73,7 +73,7 @@ def make_account(sandbox, protocol, address=ADDRESS):
 
 def ingest(sandbox, protocol, address=ADDRESS, expect=MESSAGES):
     """Seconds account_poll() takes to store the whole mailbox into a fresh account."""
-    from mailsite.webmail.models import Message
+    from mailsite.mailboxes.models import Message
     from spooler.services.inbound import account_poll
 
     account = make_account(sandbox, protocol, address)

@@ -75,7 +75,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from mailsite.celery import app as celery_app  # noqa: E402
-from mailsite.webmail.models import MailAccount  # noqa: E402
+from mailsite.mailboxes.models import MailAccount  # noqa: E402
 from spooler.models import OutboxBody, OutboxMessage, OutboxStatus  # noqa: E402
 from spooler.services import outbound  # noqa: E402
 from spooler.sessions import Email  # noqa: E402

@@ -50,7 +50,7 @@ class OutboxMessage(models.Model):
     )
     # The SMTP relay: the sender's account, or None for the site's default relay (settings.EMAIL_*).
     relay = models.ForeignKey(
-        "webmail.MailAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox"
+        "mailboxes.MailAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox"
     )
     envelope_from = models.CharField(max_length=998)
     # Every envelope recipient. Those still to be tried are the ones without a final outcome in `outcomes`.

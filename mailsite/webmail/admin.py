@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from mailsite.webmail import selectors
-from mailsite.webmail.models import Attachment, MailAccount, Message
+from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.webmail.validators import one_header_line
 from spooler.services.header_input import AddressError, address_parse
 from spooler.services.inbound import accounts_poll_request

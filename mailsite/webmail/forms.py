@@ -2,7 +2,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from mailsite.webmail.models import Protocol, Security
+from mailsite.mailboxes.models import Protocol, Security
 from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_list_split, address_parse
 

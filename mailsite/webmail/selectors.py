@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from mailsite.webmail.models import Attachment, MailAccount, Message
+from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from spooler.models import OutboxMessage
 
 LIST_DEFERRED = ("raw_compressed", "text", "html", "references", "defects")

@@ -1,7 +1,7 @@
 """Writes of the webmail pages. Sending only writes an outbox row; the spool delivers."""
 from django.db import transaction
 
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.mailboxes.models import MailAccount, Message
 from spooler.models import OutboxMessage
 from spooler.services.inbound import accounts_poll_request
 from spooler.services.outbound import outbox_enqueue

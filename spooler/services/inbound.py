@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mailsite.celery import app as celery_app
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.mailboxes.models import MailAccount, Message
 from spooler.services import inbound_errors
 from spooler.services.poll_lease import LeaseLost, PollLease
 from spooler.services.inbound_sources import batch_candidates, incoming_session

@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from mailsite.webmail.models import Attachment, MailAccount, Message
+from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from spooler.services.html_clean import HtmlTooComplex, html_to_text
 from spooler.sessions import Email
 

@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mailsite.celery import app as celery_app
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.models import (DUE_STATUSES, DeliveryAttempt, OutboxBlob, OutboxBody, OutboxMessage,
                             OutboxPart, OutboxStatus, RecipientStatus)
 from spooler.services import limits as relay_limits

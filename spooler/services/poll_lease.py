@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections
 from django.db.models import Q
 from django.utils import timezone
 
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 
 logger = logging.getLogger(__name__)
 

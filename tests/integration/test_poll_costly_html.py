@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.mailboxes.models import MailAccount, Message
 from spooler.services.inbound_store import HTML_TOO_COMPLEX_NOTE
 from tests.fixtures.costly_html import HOSTILE, html_message
 from tests.fixtures.inbound import publish_to_session_redis, start_worker

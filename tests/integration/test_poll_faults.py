@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.mailboxes.models import MailAccount, Message
 from tests import corpus
 from tests.fixtures.inbound import kill_worker, publish_to_session_redis, start_worker
 from tests.fixtures.waiting import wait_for

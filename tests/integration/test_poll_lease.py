@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.mailboxes.models import MailAccount, Message
 from tests.fixtures.inbound import kill_worker, publish_to_session_redis, start_worker
 from tests.fixtures.users import make_user
 from tests.fixtures.waiting import wait_for

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from mailsite.webmail.models import Message
+from mailsite.mailboxes.models import Message
 from spooler.models import OutboxMessage
 from spooler.services import outbound
 from tests.fixtures.net import connect_attempts

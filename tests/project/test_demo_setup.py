@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.devmail import sandbox_from_settings
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from mailsite.webmail.admin import MailAccountForm
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_the_admin_page_shows_the_error_beside_the_display_name(client, alice):
     account = alice.mail_accounts.get()
     data = {k: v for k, v in model_to_dict(account).items() if v is not None}
     data.update(imap_folders='["INBOX"]', display_name="Alice\u2028Bcc: victim@example.test")
-    response = client.post(reverse("admin:webmail_mailaccount_change", args=[account.id]), data)
+    response = client.post(reverse("admin:mailboxes_mailaccount_change", args=[account.id]), data)
     assert response.status_code == 200
     assert "Line breaks and control characters are not allowed here" in response.content.decode()
     assert MailAccount.objects.get(id=account.id).display_name == "Alice"

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from spooler.services import inbound
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.services.inbound import message_store
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +22,10 @@ def test_account_list_shows_status_and_detail(admin_client, alice):
     MailAccount.objects.filter(user=alice).update(
         last_polled_at=timezone.now(), last_poll_error="The server could not be reached (127.0.0.1:9).",
         last_poll_error_detail="mail server 127.0.0.1:9: connection refused while connecting", poll_failures=2)
-    page = admin_client.get(reverse("admin:webmail_mailaccount_changelist")).content.decode()
+    page = admin_client.get(reverse("admin:mailboxes_mailaccount_changelist")).content.decode()
     assert "The server could not be reached (127.0.0.1:9)." in page
     account = alice.mail_accounts.get()
-    change = admin_client.get(reverse("admin:webmail_mailaccount_change", args=[account.id])).content.decode()
+    change = admin_client.get(reverse("admin:mailboxes_mailaccount_change", args=[account.id])).content.decode()
     assert "connection refused while connecting" in change
 
 
@@ -35,7 +35,7 @@ def test_poll_now_action(admin_client, alice, bob, monkeypatch):
 
     monkeypatch.setattr(app, "send_task", lambda name, args, kwargs, retry: sent.append((name, args)))
     ids = list(MailAccount.objects.values_list("id", flat=True))
-    response = admin_client.post(reverse("admin:webmail_mailaccount_changelist"),
+    response = admin_client.post(reverse("admin:mailboxes_mailaccount_changelist"),
                                  {"action": "poll_now", "_selected_action": ids})
     assert response.status_code == 302
     assert sorted(a for _, (a,) in sent) == sorted(ids) and {n for n, _ in sent} == {inbound.POLL_TASK}
@@ -47,5 +47,5 @@ def test_message_admin_lists_attachments(admin_client, alice):
     raw = Email(sender="s@example.test", to=["r@example.test"], subject="with file", text="x",
                 attachments=[Attachment("a.pdf", "application/pdf", b"%PDF-1")]).to_bytes()
     message = message_store(account=alice.mail_accounts.get(), uid="1", raw=raw)
-    page = admin_client.get(reverse("admin:webmail_message_change", args=[message.id])).content.decode()
+    page = admin_client.get(reverse("admin:mailboxes_message_change", args=[message.id])).content.decode()
     assert "a.pdf" in page and "application/pdf" in page

@@ -5,7 +5,7 @@ import html
 import pytest
 from django.urls import reverse
 
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.models import OutboxMessage
 from spooler.services import outbound, smtp_connections
 from spooler.services.outbound import outbox_raw

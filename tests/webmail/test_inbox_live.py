@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mailsite.celery import app as celery_app
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.services.inbound import message_store
 
 pytestmark = pytest.mark.django_db

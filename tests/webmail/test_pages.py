@@ -4,7 +4,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
-from mailsite.webmail.models import Message
+from mailsite.mailboxes.models import Message
 from spooler.services.inbound import message_store
 
 pytestmark = pytest.mark.django_db

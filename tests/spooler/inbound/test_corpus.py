@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from mailsite.webmail.models import Attachment, Message
+from mailsite.mailboxes.models import Attachment, Message
 from spooler.services.inbound import account_poll
 from spooler.sessions import IMAPSession, POP3Session
 from tests import corpus

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from mailsite.webmail.models import MailAccount, Message
+from mailsite.mailboxes.models import MailAccount, Message
 from spooler.services import inbound
 from spooler.services.inbound import account_poll
 from tests.spooler.inbound.conftest import server_uids, simple, use_imap

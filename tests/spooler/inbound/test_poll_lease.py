@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.services.poll_lease import LeaseLost, PollLease
 from tests.fixtures.waiting import wait_for
 

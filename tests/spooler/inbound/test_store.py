@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from mailsite.webmail.models import Attachment, Message
+from mailsite.mailboxes.models import Attachment, Message
 from spooler.services.inbound import message_store
 from spooler.services.inbound_store import conversation_id, normalize_subject
 from spooler.sessions import Attachment as Part

@@ -2,7 +2,7 @@
 import pytest
 
 from mailsite.celery import app as celery_app
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler import tasks
 from tests.spooler.inbound.conftest import simple
 

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent('''
     from django.db import connection
 
     call_command("migrate", "spooler", "0002", verbosity=0)
-    call_command("migrate", "webmail", verbosity=0)
+    call_command("migrate", "webmail", "0002", verbosity=0)
     with connection.cursor() as c:
         for i in range(1203):  # more than one chunk of 500
             c.execute(

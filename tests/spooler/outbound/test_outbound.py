@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from mailsite.webmail.models import Message
+from mailsite.mailboxes.models import Message
 from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxReceipt
 from spooler.services import outbound, queue_ops, receipts, smtp_connections
 from spooler.sessions import Attachment, Email

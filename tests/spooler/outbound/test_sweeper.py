@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mailsite.webmail.models import Message
+from mailsite.mailboxes.models import Message
 from spooler.models import OutboxMessage, OutboxReceipt
 from spooler.services import outbound, receipts, sweeper
 from tests.spooler.outbound.conftest import enqueue

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from mailsite.webmail.models import MailAccount
+from mailsite.mailboxes.models import MailAccount
 from spooler.devmail import sandbox_from_settings
 
 DEMO_USERS = ("alice", "bob")

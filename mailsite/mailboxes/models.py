@@ -1,4 +1,6 @@
-"""The reader's side: mail accounts, the messages fetched into them, and their attachments."""
+"""The stored mail: mail accounts, the messages fetched into them, and their attachments.
+
+The tables keep the names they had when these models lived in the webmail app (moved by state only)."""
 import re
 import zlib
 
@@ -81,6 +83,7 @@ class MailAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "webmail_mailaccount"
         ordering = ["address"]
 
     def __str__(self):
@@ -153,6 +156,7 @@ class Message(models.Model):
     fetched_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "webmail_message"
         ordering = ["-fetched_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "folder", "uid"], name="message_unique_uid_per_folder")
@@ -184,6 +188,7 @@ class Attachment(models.Model):
     file = models.FileField(max_length=255)
 
     class Meta:
+        db_table = "webmail_attachment"
         ordering = ["id"]
 
     def __str__(self):
