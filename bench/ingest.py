@@ -74,7 +74,7 @@ def make_account(sandbox, protocol, address=ADDRESS):
 def ingest(sandbox, protocol, address=ADDRESS, expect=MESSAGES):
     """Seconds account_poll() takes to store the whole mailbox into a fresh account."""
     from mailsite.mailboxes.models import Message
-    from spooler.services.inbound import account_poll
+    from spooler.services.inbound.poll import account_poll
 
     account = make_account(sandbox, protocol, address)
     start = time.perf_counter()

@@ -78,6 +78,8 @@ from mailsite.celery import app as celery_app  # noqa: E402
 from mailsite.mailboxes.models import MailAccount  # noqa: E402
 from spooler.models import OutboxBody, OutboxMessage, OutboxStatus  # noqa: E402
 from spooler.services import outbound  # noqa: E402
+from spooler.services import broker
+from spooler.services.outbound.enqueue import outbox_enqueue
 from spooler.sessions import Email  # noqa: E402
 from tests.fixtures.celery_worker import CeleryWorker  # noqa: E402
 
@@ -119,14 +121,14 @@ def enqueue(n: int, label) -> float:
     OutboxMessage.objects.all().delete()
     emails = [Email(sender="Bench <bench@example.test>", to=[f"rcpt{i}@example.test"], subject=f"Bench {label}.{i}",
                     text=BODY) for i in range(n)]
-    wake, outbound.outbox_wake = outbound.outbox_wake, lambda: None
+    wake, broker.outbox_wake = broker.outbox_wake, lambda: None
     started = time.perf_counter()
     try:
         for email in emails:
             with transaction.atomic():
-                outbound.outbox_enqueue(email=email)
+                outbox_enqueue(email=email)
     finally:
-        outbound.outbox_wake = wake
+        broker.outbox_wake = wake
     return n / (time.perf_counter() - started)
 
 
@@ -143,7 +145,7 @@ def deliver_all(n: int) -> float:
         worker = start_worker()
         time.sleep(1.0)
     started = time.perf_counter()
-    outbound.publish_wake()
+    broker.publish_wake()
     # Polled every 10 ms, so the poll must be cheap: "any row not sent" reads the whole table on PostgreSQL
     # (a sequential scan taking CPU from the worker it measures); rows still on their way are found by index.
     on_the_way = OutboxMessage.objects.filter(status__in=[OutboxStatus.QUEUED, OutboxStatus.SENDING,
@@ -211,7 +213,7 @@ def main() -> None:
         email = Email(sender="Bench <bench@example.test>", to=["latency@example.test"], subject=f"Latency {i}",
                       text=BODY)
         with transaction.atomic():
-            row = outbound.outbox_enqueue(email=email)
+            row = outbox_enqueue(email=email)
         committed = time.time()
         wait_until(lambda: OutboxMessage.objects.filter(id=row.id, status=OutboxStatus.SENT).exists(), timeout=30,
                    interval=0.002)

@@ -1,6 +1,6 @@
 """The queue monitor (Django admin, staff only): the outbox with its counts, chart, attempts and actions.
 
-Every action goes through a service function of spooler.services.outbound, the same ones `manage.py spool`
+Every action goes through a service function of spooler.services.outbound.queue_ops, the same ones `manage.py spool`
 uses. Pages carry no inline script or style (the site's CSP forbids them): the chart is server-rendered SVG
 styled by static/css/spool-monitor.css.
 """
@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from spooler.models import DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RelayLimit
-from spooler.services import monitor, queue_ops
-from spooler.services.bounce import original_headers
+from spooler.services.outbound import monitor, queue_ops
+from spooler.services.outbound.bounce import original_headers
 
 
 class DeliveryAttemptInline(admin.TabularInline):

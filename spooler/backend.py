@@ -3,7 +3,7 @@ import logging
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from spooler.services.outbound import outbox_enqueue
+from spooler.services.outbound.enqueue import outbox_enqueue
 from spooler.sessions import Attachment, Email
 
 logger = logging.getLogger(__name__)

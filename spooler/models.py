@@ -28,6 +28,10 @@ class RecipientStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# A recipient in these states is done with: accepted, or refused or expired for good.
+SETTLED_RECIPIENT_STATUSES = frozenset({RecipientStatus.SENT, RecipientStatus.FAILED, RecipientStatus.EXPIRED})
+
+
 class OutboxBlob(models.Model):
     """Content-addressed storage for large MIME part bodies (attachments), shared by every message that has them.
 
@@ -101,8 +105,8 @@ class OutboxMessage(models.Model):
     @property
     def pending_recipients(self) -> list[str]:
         """Recipients not yet accepted or refused for good."""
-        done = {RecipientStatus.SENT, RecipientStatus.FAILED, RecipientStatus.EXPIRED}
-        return [r for r in self.recipients if (self.outcomes.get(r) or {}).get("status") not in done]
+        return [r for r in self.recipients
+                if (self.outcomes.get(r) or {}).get("status") not in SETTLED_RECIPIENT_STATUSES]
 
 
 class OutboxBody(models.Model):

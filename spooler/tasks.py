@@ -1,13 +1,17 @@
-"""Thin Celery tasks: they take ids and call a service. The database row is the truth."""
+"""Thin Celery tasks: they take ids and call a service. The database row is the truth.
+
+Published only by spooler.services.broker, which refers to these functions (not to their names)."""
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 
-from spooler.services import inbound, outbound, smtp_connections, sweeper
+from spooler.services import broker
+from spooler.services.inbound import poll, schedule
+from spooler.services.outbound import delivery, smtp_connections, sweeper
 
 
 @shared_task(name="spooler.tasks.deliver_due")
 def deliver_due() -> int:
-    return outbound.outbox_deliver_due()
+    return delivery.outbox_deliver_due()
 
 
 @worker_process_shutdown.connect
@@ -23,14 +27,14 @@ def sweep_outbox() -> int:
 @shared_task(name="spooler.tasks.poll_account")
 def poll_account(account_id: int, due_only: bool = False) -> int | None:
     """Poll one account. due_only (beat): skip it unless due. A poll stopped at its cap queues the next one."""
-    result = inbound.account_poll(account_id=account_id, due_only=due_only)
+    result = poll.account_poll(account_id=account_id, due_only=due_only)
     if result is not None and result.more and result.stored and not result.error:
-        inbound.accounts_poll_request(account_ids=[account_id], due_only=True)
+        broker.accounts_poll_request(account_ids=[account_id], due_only=True)
     return result.stored if result is not None else None
 
 
 @shared_task(name="spooler.tasks.poll_due_accounts")
 def poll_due_accounts() -> int:
-    ids = inbound.accounts_due_for_poll()
-    inbound.accounts_poll_request(account_ids=ids, due_only=True)
+    ids = schedule.accounts_due_for_poll()
+    broker.accounts_poll_request(account_ids=ids, due_only=True)
     return len(ids)

@@ -6,7 +6,7 @@ from mailsite.webmail import selectors
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.webmail.validators import one_header_line
 from spooler.services.header_input import AddressError, address_parse
-from spooler.services.inbound import accounts_poll_request
+from spooler.services.broker import accounts_poll_request
 
 
 class MailAccountForm(forms.ModelForm):

@@ -2,17 +2,16 @@
 from django.db import transaction
 
 from mailsite.mailboxes.models import MailAccount, Message
+from mailsite.mailboxes.outgoing import OutgoingMail
 from spooler.models import OutboxMessage
-from spooler.services.inbound import accounts_poll_request
-from spooler.services.outbound import outbox_enqueue
-from spooler.sessions import Email
-
+from spooler.services.broker import accounts_poll_request
+from spooler.services.outbound.enqueue import outbox_send
 
 
 def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str) -> OutboxMessage:
-    email = Email(sender=account.from_header, to=to, cc=cc, subject=subject, text=text)
+    mail = OutgoingMail(sender=account.from_header, to=to, cc=cc, subject=subject, text=text)
     with transaction.atomic():
-        return outbox_enqueue(email=email, relay=account, user=user)
+        return outbox_send(mail=mail, relay=account, user=user)
 
 
 def message_mark_seen(*, message: Message) -> None:

@@ -2,7 +2,7 @@
 page and fetches nothing from any other host (watched by a recording proxy outside the browser)."""
 import pytest
 
-from spooler.services.inbound import message_store
+from spooler.services.inbound.store import message_store
 from tests import corpus
 from tests.fixtures.browser import login
 from tests.fixtures.users import make_user

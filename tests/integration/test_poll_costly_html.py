@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mailsite.mailboxes.models import MailAccount, Message
-from spooler.services.inbound_store import HTML_TOO_COMPLEX_NOTE
+from spooler.services.inbound.store import HTML_TOO_COMPLEX_NOTE
 from tests.fixtures.costly_html import HOSTILE, html_message
 from tests.fixtures.inbound import publish_to_session_redis, start_worker
 from tests.fixtures.users import make_user

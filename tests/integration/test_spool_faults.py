@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from mailsite.mailboxes.models import Message
 from spooler.models import OutboxMessage
-from spooler.services import outbound
+from spooler.services import broker
 from tests.fixtures.net import connect_attempts
 from tests.fixtures.waiting import wait_for
 from tests.fixtures.smtp_sink import SmtpSink
@@ -65,7 +65,7 @@ def test_redis_killed_and_restarted_empty_while_rows_are_queued(mail_sandbox, wo
         _user, account = sender_on(mail_sandbox, sink.port)
         worker = workers()
         redis.stop()  # every wake-up published from here on is lost
-        publishes = counting(monkeypatch, outbound, "publish_wake")
+        publishes = counting(monkeypatch, broker, "publish_wake")
         with connect_attempts(redis.port) as attempts:
             rows = enqueue_many(account, 100)
         # Publishing failed fast, on any machine: at most one connection attempt per publish, each with the
@@ -117,7 +117,7 @@ def test_two_workers_in_separate_processes_send_each_message_exactly_once(mail_s
         one = workers(beat=False, SPOOL_BATCH_SIZE="20")
         two = workers(beat=True, SPOOL_BATCH_SIZE="20")
         for _ in range(4):
-            outbound.publish_wake()  # wake-ups for both workers' processes
+            broker.publish_wake()  # wake-ups for both workers' processes
         assert wait_for(all_sent(rows), timeout=90), explain(rows, one, two)
         assert sink.wait_for_count(400, timeout=10) == 400
         counts = collections.Counter(sink.message_ids())

@@ -3,10 +3,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
-
-from spooler.services import inbound
 from mailsite.mailboxes.models import MailAccount
-from spooler.services.inbound import message_store
+from spooler.services.inbound.store import message_store
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +30,14 @@ def test_account_list_shows_status_and_detail(admin_client, alice):
 def test_poll_now_action(admin_client, alice, bob, monkeypatch):
     sent = []
     from mailsite.celery import app
+    from spooler.tasks import poll_account
 
-    monkeypatch.setattr(app, "send_task", lambda name, args, kwargs, retry: sent.append((name, args)))
+    monkeypatch.setattr(app, "send_task", lambda name, args, kwargs, retry, **options: sent.append((name, args)))
     ids = list(MailAccount.objects.values_list("id", flat=True))
     response = admin_client.post(reverse("admin:mailboxes_mailaccount_changelist"),
                                  {"action": "poll_now", "_selected_action": ids})
     assert response.status_code == 302
-    assert sorted(a for _, (a,) in sent) == sorted(ids) and {n for n, _ in sent} == {inbound.POLL_TASK}
+    assert sorted(a for _, (a,) in sent) == sorted(ids) and {n for n, _ in sent} == {poll_account.name}
 
 
 def test_message_admin_lists_attachments(admin_client, alice):

@@ -3,7 +3,7 @@ import pytest
 from django.urls import reverse
 
 from mailsite.webmail.views import attachment_disposition, download_type
-from spooler.services.inbound import message_store
+from spooler.services.inbound.store import message_store
 from spooler.sessions import Attachment as Part
 from spooler.sessions import Email
 

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from mailsite.mailboxes.models import MailAccount
 from spooler.models import OutboxMessage
-from spooler.services import outbound, smtp_connections
-from spooler.services.outbound import outbox_raw
+from spooler.services.outbound import smtp_connections
+from spooler.services.outbound import delivery
+from spooler.services.outbound.enqueue import outbox_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -208,7 +209,7 @@ def test_what_compose_accepts_reaches_a_real_smtp_server_as_typed(alice_client, 
                     cc="carol@[::1]; jo@bücher.example", subject="Quoted, literal, IDN")
     assert response.status_code == 302
     try:
-        assert outbound.outbox_deliver_due() == 1
+        assert delivery.outbox_deliver_due() == 1
     finally:
         smtp_connections.close_sessions()
     [received] = server.handler.messages

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from spooler.models import OutboxMessage
 from spooler.services.header_input import address_list_split
-from spooler.services.outbound import outbox_raw
+from spooler.services.outbound.enqueue import outbox_raw
 from spooler.sessions import Email
 
 pytestmark = pytest.mark.django_db

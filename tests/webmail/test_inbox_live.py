@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mailsite.celery import app as celery_app
 from mailsite.mailboxes.models import MailAccount
-from spooler.services.inbound import message_store
+from spooler.services.inbound.store import message_store
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_rows_fragment_pages_like_the_inbox(alice_client, alice):
 
 def test_check_now_queues_a_forced_poll_per_account(alice_client, alice, monkeypatch):
     sent = []
-    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs, retry: sent.append((name, args)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs, retry, **options: sent.append((name, args)))
     response = alice_client.post(reverse("webmail:check_now"), HTTP_ACCEPT="application/json")
     assert response.json() == {"queued": 1}
     assert sent == [("spooler.tasks.poll_account", [alice.mail_accounts.get().id])]  # not due_only: forced
@@ -88,7 +88,7 @@ def test_check_now_queues_a_forced_poll_per_account(alice_client, alice, monkeyp
 def test_check_now_survives_a_dead_broker(alice_client, alice, monkeypatch):
     tried = []
 
-    def down(name, args, kwargs, retry):
+    def down(name, args, kwargs, retry, **options):
         tried.append(args)  # "queued": 0 alone would also pass if nothing tried to publish
         raise ConnectionError("redis is down")
 

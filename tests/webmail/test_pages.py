@@ -5,7 +5,7 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from mailsite.mailboxes.models import Message
-from spooler.services.inbound import message_store
+from spooler.services.inbound.store import message_store
 
 pytestmark = pytest.mark.django_db
 

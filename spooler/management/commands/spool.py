@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from spooler.models import OutboxMessage, OutboxStatus
-from spooler.services import monitor, queue_ops
-from spooler.services.bounce import original_headers
+from spooler.services.outbound import monitor, queue_ops
+from spooler.services.outbound.bounce import original_headers
 
 WAITING = [OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING, OutboxStatus.HELD]
 

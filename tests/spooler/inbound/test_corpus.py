@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from mailsite.mailboxes.models import Attachment, Message
-from spooler.services.inbound import account_poll
+from spooler.services.inbound.poll import account_poll
 from spooler.sessions import IMAPSession, POP3Session
 from tests import corpus
 from tests.spooler.inbound.conftest import simple, use_imap

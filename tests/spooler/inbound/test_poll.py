@@ -8,8 +8,10 @@ import pytest
 from django.utils import timezone
 
 from mailsite.mailboxes.models import MailAccount, Message
-from spooler.services import inbound
-from spooler.services.inbound import account_poll
+from spooler.services.inbound import folder_sync
+from spooler.services.inbound import poll as poll_module
+from spooler.services.inbound import schedule
+from spooler.services.inbound.poll import account_poll
 from tests.spooler.inbound.conftest import server_uids, simple, use_imap
 
 pytestmark = pytest.mark.django_db
@@ -113,9 +115,9 @@ def test_crash_between_commit_and_delete_stores_nothing_twice(account, mail_sand
     account.save()
     for n in range(10):
         deliver(mail_sandbox, account, simple(n))
-    monkeypatch.setattr(inbound, "BATCH_MESSAGES", 3)
+    monkeypatch.setattr(folder_sync, "BATCH_MESSAGES", 3)
     calls = []
-    real_insert = inbound.messages_insert
+    real_insert = folder_sync.messages_insert
 
     def insert_then_die(batch):
         calls.append(len(batch))
@@ -123,12 +125,12 @@ def test_crash_between_commit_and_delete_stores_nothing_twice(account, mail_sand
             raise ConnectionError("the worker died here")  # a crash in the middle of the session
         return real_insert(batch)
 
-    monkeypatch.setattr(inbound, "messages_insert", insert_then_die)
+    monkeypatch.setattr(folder_sync, "messages_insert", insert_then_die)
     result = poll(account)
     assert result.error and result.stored == 6
     assert Message.objects.count() == 6
     assert account.poll_failures == 1
-    monkeypatch.setattr(inbound, "messages_insert", real_insert)
+    monkeypatch.setattr(folder_sync, "messages_insert", real_insert)
     # QUIT/LOGOUT was sent after the failure: what was committed and deleted is gone, the rest is there.
     assert len(server_uids(account, mail_sandbox)) == 4
     result = poll(account, due_only=False)
@@ -306,14 +308,14 @@ def test_one_poll_per_account_at_a_time(account):
 def test_a_poll_that_lost_its_lease_stops_without_touching_the_account(account, mail_sandbox, monkeypatch):
     for n in range(3):
         deliver(mail_sandbox, account, simple(n))
-    real = inbound._Poll.checkpoint
+    real = poll_module.Poll.checkpoint
     thief = timezone.now() + timedelta(minutes=9)
 
     def stolen(self, force=False):
         MailAccount.objects.filter(id=self.account.id).update(poll_lease_until=thief)
         return real(self, force=True)
 
-    monkeypatch.setattr(inbound._Poll, "checkpoint", stolen)
+    monkeypatch.setattr(poll_module.Poll, "checkpoint", stolen)
     poll(account)
     assert account.poll_lease_until == thief and account.last_polled_at is None
     assert Message.objects.count() == 0
@@ -321,12 +323,12 @@ def test_a_poll_that_lost_its_lease_stops_without_touching_the_account(account, 
 
 def test_due_accounts_are_queued_once(account, settings):
     settings.POLL_INTERVAL_SECONDS = 30
-    assert inbound.accounts_due_for_poll() == [account.id]
-    assert inbound.accounts_due_for_poll() == []  # queued: not again while it waits
+    assert schedule.accounts_due_for_poll() == [account.id]
+    assert schedule.accounts_due_for_poll() == []  # queued: not again while it waits
     account.refresh_from_db()
     assert account.poll_queued_at
     MailAccount.objects.filter(id=account.id).update(poll_queued_at=timezone.now() - timedelta(hours=1))
-    assert inbound.accounts_due_for_poll() == [account.id]  # the wake-up was lost long ago: queue again
+    assert schedule.accounts_due_for_poll() == [account.id]  # the wake-up was lost long ago: queue again
 
 
 def test_per_account_interval(account, mail_sandbox, settings):
@@ -335,10 +337,10 @@ def test_per_account_interval(account, mail_sandbox, settings):
     account.save()
     poll(account)
     assert timedelta(seconds=590) < account.next_poll_at - account.last_polled_at <= timedelta(seconds=600)
-    assert inbound.accounts_due_for_poll() == []
+    assert schedule.accounts_due_for_poll() == []
     assert account_poll(account_id=account.id, due_only=True) is None  # a stray beat wake-up: not due
     MailAccount.objects.filter(id=account.id).update(next_poll_at=timezone.now() + timedelta(seconds=10))
-    assert inbound.accounts_due_for_poll() == [account.id]  # due before the next beat: taken now
+    assert schedule.accounts_due_for_poll() == [account.id]  # due before the next beat: taken now
     account.poll_interval = None
     account.save()
     poll(account)
@@ -358,7 +360,7 @@ def test_wrong_password_backs_off_exponentially_up_to_the_cap(account, settings)
         assert account.last_poll_error == f"Wrong user name or password ({account.incoming_host}:{account.incoming_port})."
     assert gaps == [60, 120, 200, 200]
     assert account.poll_failures == 4
-    assert inbound.accounts_due_for_poll() == []  # backing off: beat leaves it alone
+    assert schedule.accounts_due_for_poll() == []  # backing off: beat leaves it alone
     account.incoming_password = "mailbox-secret"
     account.save()
     poll(account)

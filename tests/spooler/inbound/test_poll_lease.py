@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from mailsite.mailboxes.models import MailAccount
-from spooler.services.poll_lease import LeaseLost, PollLease
+from spooler.services.inbound.lease import LeaseLost, PollLease
 from tests.fixtures.waiting import wait_for
 
 # The heartbeat is a thread with its own database connection: it must see committed rows.

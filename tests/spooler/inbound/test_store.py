@@ -4,8 +4,8 @@ import hashlib
 import pytest
 
 from mailsite.mailboxes.models import Attachment, Message
-from spooler.services.inbound import message_store
-from spooler.services.inbound_store import conversation_id, normalize_subject
+from spooler.services.inbound.store import message_store
+from spooler.services.inbound.store import conversation_id, normalize_subject
 from spooler.sessions import Attachment as Part
 from spooler.sessions import Email
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queued(monkeypatch):
     calls = []
-    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs, retry: calls.append((args, kwargs)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs, retry, **options: calls.append((args, kwargs)))
     return calls
 
 

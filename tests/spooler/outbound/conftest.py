@@ -2,7 +2,8 @@
 import pytest
 import redis
 
-from spooler.services import limits, outbound, relay_health, smtp_connections
+from spooler.services.outbound import limits, relay_health, smtp_connections
+from spooler.services.outbound.enqueue import outbox_enqueue
 from spooler.sessions import Email
 from tests.fixtures.users import make_user
 
@@ -28,7 +29,7 @@ def sender(db, mail_sandbox):
 def enqueue(user, to, subject="Hello", text="Grüße aus Köln ✓", **kwargs):
     account = user.mail_accounts.get()
     email = Email(sender=account.from_header, to=to, subject=subject, text=text, **kwargs)
-    return outbound.outbox_enqueue(email=email, relay=account, user=user)
+    return outbox_enqueue(email=email, relay=account, user=user)
 
 
 def point_relay(user, port, host="127.0.0.1"):

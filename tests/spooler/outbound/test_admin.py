@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from spooler.models import DeliveryAttempt, OutboxMessage
-from spooler.services import queue_ops
+from spooler.services.outbound import queue_ops
 from tests.fixtures.users import PASSWORD, make_user
 from tests.spooler.outbound.conftest import enqueue
 

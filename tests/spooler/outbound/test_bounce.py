@@ -2,7 +2,7 @@
 import pytest
 
 from spooler.models import OutboxMessage
-from spooler.services.bounce import bounce_email
+from spooler.services.outbound.bounce import bounce_email
 from spooler.sessions import Email
 from tests.spooler.outbound.conftest import enqueue
 

@@ -3,7 +3,8 @@ import pytest
 from django.utils import timezone
 
 from spooler.models import OutboxMessage, RelayLimit
-from spooler.services import limits, outbound
+from spooler.services.outbound import limits
+from spooler.services.outbound import delivery
 from tests.spooler.outbound.conftest import enqueue, point_relay
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ def test_messages_per_minute_keeps_the_rest_queued(sender, smtp_sink):
     point_relay(sender, sink.port)
     RelayLimit.objects.create(host="127.0.0.1", port=sink.port, messages_per_minute=2)
     rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(5)]
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     assert sink.wait_for_count(2) == 2
     statuses = sorted(OutboxMessage.objects.filter(id__in=[r.id for r in rows]).values_list("status", flat=True))
     assert statuses == ["queued", "queued", "queued", "sent", "sent"]
@@ -31,12 +32,12 @@ def test_max_connections_is_shared_across_processes(sender, smtp_sink, settings)
     other = limits.acquire_connection(key=key, max_connections=1, ttl=60)  # another worker holds the only slot
     assert other
     row = enqueue(sender, ["x@example.test"])
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     row.refresh_from_db()
     assert row.status == "queued" and row.attempts == 0 and sink.count() == 0
     limits.release_connection(key=key, holder=other)
     OutboxMessage.objects.filter(id=row.id).update(next_attempt_at=timezone.now())
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     row.refresh_from_db()
     assert row.status == "sent" and sink.wait_for_count(1) == 1
     # The slot was given back: another process can take it again.
@@ -76,12 +77,12 @@ def test_without_a_limit_redis_is_asked_only_before_connecting(sender, smtp_sink
     monkeypatch.setattr(limits, "redis_client", lambda: fake)
     RelayLimit.objects.create(host="other.example", port=25, messages_per_minute=1)  # another relay's limit
     enqueue(sender, ["x@example.test"])
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     assert sink.wait_for_count(1) == 1
     assert fake.calls == ["mget"]  # is the relay known to be silent? (services/relay_health.py)
     for i in range(3):
         enqueue(sender, [f"y{i}@example.test"])
-        outbound.outbox_deliver_due()
+        delivery.outbox_deliver_due()
     assert sink.wait_for_count(4) == 4
     assert fake.calls == ["mget"]  # the open connection needs no one's word
 
@@ -94,6 +95,6 @@ def test_the_recording_redis_sees_a_limit_being_asked(sender, smtp_sink, monkeyp
     monkeypatch.setattr(limits, "redis_client", lambda: fake)
     RelayLimit.objects.create(host="127.0.0.1", port=sink.port, messages_per_minute=10, max_connections=2)
     enqueue(sender, ["x@example.test"])
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     assert sink.wait_for_count(1) == 1
     assert "incr" in fake.calls and "eval" in fake.calls

@@ -4,7 +4,8 @@ delivered in this process, against a silent TCP server and real SMTP servers."""
 import pytest
 
 from spooler.models import OutboxMessage
-from spooler.services import outbound, relay_health
+from spooler.services.outbound import relay_health
+from spooler.services.outbound import delivery
 from tests.fixtures.users import make_user
 from tests.spooler.outbound.conftest import enqueue, point_relay
 
@@ -39,7 +40,7 @@ def test_a_silent_relay_is_tried_once_and_its_rows_wait_as_a_group(two_senders, 
     silent, healthy, healthy_server = two_senders
     stuck = [enqueue(silent, [f"s{i}@example.test"]) for i in range(5)]
     fine = [enqueue(healthy, [f"h{i}@example.test"]) for i in range(5)]
-    assert outbound.outbox_deliver_due() == 10
+    assert delivery.outbox_deliver_due() == 10
     assert by_status(fine) == ["sent"] * 5
     assert sorted(healthy_server.handler.message_ids()) == sorted(r.message_id for r in fine)
     assert by_status(stuck) == ["deferred"] * 5
@@ -48,7 +49,7 @@ def test_a_silent_relay_is_tried_once_and_its_rows_wait_as_a_group(two_senders, 
     assert "no answer within the timeout while connecting" in row.last_text
     # New mail for the silent relay: deferred at once by any worker, without connecting again.
     later = enqueue(silent, ["s9@example.test"])
-    assert outbound.outbox_deliver_due() == 1
+    assert delivery.outbox_deliver_due() == 1
     later.refresh_from_db()
     assert later.status == "deferred" and later.last_text.count("not tried") == 1 and later.attempts == 1
     assert len(silent_server.accepted) == 1
@@ -59,14 +60,14 @@ def test_a_silent_relay_is_tried_once_and_its_rows_wait_as_a_group(two_senders, 
 def test_a_relay_connected_to_goes_first(two_senders, silent_server, monkeypatch):
     silent, healthy, healthy_server = two_senders
     enqueue(healthy, ["warm@example.test"])
-    outbound.outbox_deliver_due()  # this process now holds a connection to the healthy relay
+    delivery.outbox_deliver_due()  # this process now holds a connection to the healthy relay
     order = []
-    real = outbound._deliver_group
-    monkeypatch.setattr(outbound, "_deliver_group", lambda batch, group: order.append(group[0].relay_id) or real(batch, group))
+    real = delivery._deliver_group
+    monkeypatch.setattr(delivery, "_deliver_group", lambda batch, group: order.append(group[0].relay_id) or real(batch, group))
     stuck = enqueue(silent, ["s@example.test"])  # (the silent account's rows sort first by relay id)
     fine = enqueue(healthy, ["h@example.test"])
     assert stuck.relay_id < fine.relay_id
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     assert order == [fine.relay_id, stuck.relay_id]
     assert by_status([fine, stuck]) == ["sent", "deferred"]
 
@@ -79,7 +80,7 @@ def test_a_relay_that_goes_silent_mid_group_is_not_connected_to_again(mail_sandb
     sender = make_user("sender2", sandbox=mail_sandbox)
     point_relay(sender, server.port)
     rows = [enqueue(sender, [f"r{i}@example.test"]) for i in range(6)]
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     assert by_status(rows) == ["sent"] + ["deferred"] * 5
     assert server.handler.hellos == 1  # no reconnect after the timeout
     assert relay_health.relay_health(f"127.0.0.1:{server.port}").down
@@ -93,7 +94,7 @@ def test_a_suspect_relay_gets_one_connection_attempt_at_a_time(two_senders, sile
     relay_health.mark_down(key, RuntimeError("earlier"))  # down for a moment, suspect after
     assert relay_health.take_probe(key, seconds=30)  # another worker is trying it right now
     row = enqueue(silent, ["s@example.test"])
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     row.refresh_from_db()
     assert row.status == "queued" and row.attempts == 0 and row.next_attempt_at > row.created_at  # put back
     assert silent_server.accepted == []  # and no connection of ours
@@ -108,7 +109,7 @@ def test_a_relay_that_answers_again_is_no_longer_suspect(mail_sandbox, smtp_serv
     settings.SPOOL_RELAY_DOWN_SECONDS = 0.001
     relay_health.mark_down(key, RuntimeError("earlier"))
     row = enqueue(sender, ["r@example.test"])
-    outbound.outbox_deliver_due()
+    delivery.outbox_deliver_due()
     row.refresh_from_db()
     assert row.status == "sent"
     assert relay_health.relay_health(key) == relay_health.Health()

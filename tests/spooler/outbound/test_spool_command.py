@@ -22,9 +22,9 @@ def spool(*args) -> str:
 
 @pytest.fixture
 def rows(db, monkeypatch):
-    from spooler.services import outbound
+    from spooler.services import broker
 
-    monkeypatch.setattr(outbound, "publish_wake", lambda: True)
+    monkeypatch.setattr(broker, "publish_wake", lambda: True)
     user = make_user("alice")
     a = enqueue(user, ["carol@example.test"], subject="First")
     b = enqueue(user, ["dave@example.test"], subject="Second")

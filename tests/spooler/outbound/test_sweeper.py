@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from mailsite.mailboxes.models import Message
 from spooler.models import OutboxMessage, OutboxReceipt
-from spooler.services import outbound, receipts, sweeper
+from spooler.services.outbound import receipts, sweeper
+from spooler.services.outbound import claims
 from tests.spooler.outbound.conftest import enqueue
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def store(request, monkeypatch, tmp_path):
 def dead_batch(sender, n, *, receipted, lease_until=None):
     """A batch of n rows claimed by a worker that died after the relay accepted the first `receipted` of them."""
     rows = [enqueue(sender, [f"x{i}@example.test"]) for i in range(n)]
-    claimed = outbound.outbox_claim(limit=n)
+    claimed = claims.outbox_claim(limit=n)
     assert len(claimed) == n
     kept = receipts.batch_receipts(claimed[0].claim_token)
     for row in claimed[:receipted]:
@@ -43,7 +44,7 @@ def status_of(rows) -> list[str]:
 
 def test_sweeper_requeues_rows_whose_lease_ran_out(sender):
     row = enqueue(sender, ["x@example.test"])
-    assert outbound.outbox_claim(limit=1)
+    assert claims.outbox_claim(limit=1)
     OutboxMessage.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert sweeper.outbox_sweep() == 1
     row.refresh_from_db()

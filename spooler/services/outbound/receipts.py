@@ -20,7 +20,8 @@ from types import SimpleNamespace
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from spooler.models import OutboxReceipt
-from spooler.services import outbox_sql
+from spooler.services.sql import rows as bulk_rows
+from spooler.services.sql.values import in_chunks
 
 
 def receipt_dir() -> Path | None:
@@ -59,7 +60,7 @@ class TableReceipts:
         self.token = token
 
     def write(self, row_id: int, at: datetime) -> None:
-        outbox_sql.insert_now(OutboxReceipt, SimpleNamespace(message_id=row_id, claim_token=self.token, at=at),
+        bulk_rows.insert_now(OutboxReceipt, SimpleNamespace(message_id=row_id, claim_token=self.token, at=at),
                               ["message", "claim_token", "at"])
 
     def drop_with_outcomes(self) -> None:
@@ -114,7 +115,7 @@ def drop_receipts(tokens) -> None:
     """Forget the receipts of these batches (recovered, or recorded by a worker that died before it could
     delete them)."""
     tokens = list(set(tokens))
-    for chunk in outbox_sql.in_chunks(tokens):
+    for chunk in in_chunks(tokens):
         OutboxReceipt.objects.filter(claim_token__in=chunk).delete()
     directory = receipt_dir()
     if directory:

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from spooler.models import DUE_STATUSES, OutboxMessage, OutboxStatus, RecipientStatus
-from spooler.services.outbound import outbox_blobs_collect, outbox_wake, publish_wake
+from spooler.services.broker import outbox_wake, publish_wake
+from spooler.services.outbound.enqueue import outbox_blobs_collect
 
 def _ids(ids) -> list[int]:
     return [int(i) for i in ids]

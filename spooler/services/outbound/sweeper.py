@@ -1,7 +1,7 @@
 """The sweeper: what dead workers left in the spool, recorded or put back in the queue; owed bounces; wake-ups.
 
 A worker that dies mid-batch leaves its rows `sending` under a lease that runs out, and a receipt for each row
-the relay accepted (services/receipts.py). One sweep, with ONE cutoff time for all its steps:
+the relay accepted (outbound/receipts.py). One sweep, with ONE cutoff time for all its steps:
 
 1. recovery: every kept receipt is read, page after page until none is left; each receipted row whose lease
    ran out before the cutoff, still under the receipt's claim, is recorded as sent (never sent again);
@@ -22,15 +22,17 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from spooler.models import FINAL_STATUSES, DeliveryAttempt, OutboxMessage, OutboxReceipt, OutboxStatus, RecipientStatus
-from spooler.services import outbox_sql, receipts
-from spooler.services.outbound import (_ATTEMPT_FIELDS, _ROW_FIELDS, _Attempt, _bounce_rows, _outcome, _settle,
-                                       due_rows, outbox_blobs_collect, publish_wake)
+from spooler.models import FINAL_STATUSES, DeliveryAttempt, OutboxMessage, OutboxReceipt, OutboxStatus
+from spooler.services import broker
+from spooler.services.outbound import outcomes, receipts
+from spooler.services.outbound.bounce import outbox_bounce_rows
+from spooler.services.outbound.claims import due_rows
+from spooler.services.outbound.enqueue import outbox_blobs_collect
+from spooler.services.sql import rows as bulk_rows
+from spooler.services.sql.transactions import write_transaction
+from spooler.services.sql.values import in_chunks
 
 logger = logging.getLogger(__name__)
-
-RECOVERED_TEXT = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
-
 
 def outbox_sweep() -> int:
     """Record or re-queue what dead workers left, store owed bounce notices, and wake a worker if anything is
@@ -42,11 +44,11 @@ def outbox_sweep() -> int:
         logger.warning("re-queued %s outbox rows whose worker stopped before recording them", requeued)
     drop_finished_receipts(tokens)
     owed = list(OutboxMessage.objects.filter(bounce_pending=True, status__in=FINAL_STATUSES).select_related("relay")[:100])
-    _bounce_rows(owed)
+    outbox_bounce_rows(owed)
     outbox_blobs_collect()
     due = due_rows(timezone.now()).count()
     if due:
-        publish_wake()
+        broker.publish_wake()
     return due
 
 
@@ -67,7 +69,7 @@ def outbox_recover_receipts(*, cutoff: datetime) -> tuple[int, set, set]:
 
 def _record_page(page, *, cutoff: datetime) -> int:
     """One transaction per page: the receipted rows still under the receipt's claim, lease run out."""
-    with outbox_sql.write_transaction():
+    with write_transaction():
         rows = (OutboxMessage.objects.select_for_update()
                 .filter(id__in={row_id for _t, row_id, _at in page}, status=OutboxStatus.SENDING,
                         lease_until__lt=cutoff).in_bulk())
@@ -77,17 +79,11 @@ def _record_page(page, *, cutoff: datetime) -> int:
             if row is None or row.claim_token != token:
                 continue  # recorded already, or its claim is over (the receipt is obsolete)
             del rows[row_id]  # (a receipt read twice is recorded once)
-            for rcpt in row.pending_recipients:
-                row.outcomes[rcpt] = _outcome(RecipientStatus.SENT, 250, RECOVERED_TEXT)
-            row.attempts += 1
-            row.last_code, row.last_text, row.sent_at = 250, RECOVERED_TEXT, row.sent_at or at
-            _settle(row, now=at, transient_text=None)
+            attempts.append(outcomes.receipted(row, at=at))
             recorded.append(row)
-            attempts.append(_Attempt(message_id=row.id, at=at, code=250, text=RECOVERED_TEXT, duration_ms=0,
-                                     outcome=row.status, refused={}))
         if recorded:
-            outbox_sql.update_rows(OutboxMessage, recorded, _ROW_FIELDS)
-            outbox_sql.insert_rows(DeliveryAttempt, attempts, _ATTEMPT_FIELDS)
+            bulk_rows.update_rows(OutboxMessage, recorded, outcomes.ROW_FIELDS)
+            bulk_rows.insert_rows(DeliveryAttempt, attempts, outcomes.ATTEMPT_FIELDS)
     return len(recorded)
 
 
@@ -100,7 +96,7 @@ def outbox_requeue_expired(*, cutoff: datetime, receipted: set = frozenset()) ->
                                                                       claim_token=OuterRef("claim_token"))))
     ids = [row_id for row_id, token in expired.values_list("id", "claim_token") if (token, row_id) not in receipted]
     now, requeued = timezone.now(), 0
-    for chunk in outbox_sql.in_chunks(ids):
+    for chunk in in_chunks(ids):
         requeued += OutboxMessage.objects.filter(
             id__in=chunk, status=OutboxStatus.SENDING, lease_until__lt=cutoff,
         ).update(status=OutboxStatus.QUEUED, next_attempt_at=now, lease_until=None, claim_token=None)
@@ -110,7 +106,7 @@ def outbox_requeue_expired(*, cutoff: datetime, receipted: set = frozenset()) ->
 def drop_finished_receipts(tokens: set) -> None:
     """Step 3: the receipts of the batches no row is `sending` under any more."""
     live = set()
-    for chunk in outbox_sql.in_chunks(list(tokens)):
+    for chunk in in_chunks(list(tokens)):
         live.update(OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token__in=chunk)
                     .values_list("claim_token", flat=True))
     receipts.drop_receipts(tokens - live)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from spooler.models import OutboxMessage, RecipientStatus
+from spooler.services.inbound.store import message_store
 from spooler.sessions import Attachment, Email
 
 logger = logging.getLogger(__name__)
@@ -69,10 +70,17 @@ def bounce_email(*, row: OutboxMessage, to: str) -> Email:
     )
 
 
+def outbox_bounce_rows(rows: list[OutboxMessage]) -> None:
+    """Store the owed notices of these rows; one that fails is logged and left owed (the sweeper tries again)."""
+    for row in rows:
+        try:
+            outbox_bounce(row=row)
+        except Exception:  # noqa: BLE001 - the sweeper tries again; delivery goes on
+            logger.exception("bounce notice for outbox %s not stored; the sweeper will try again", row.id)
+
+
 def outbox_bounce(*, row: OutboxMessage) -> bool:
     """Store the owed bounce notice of a row in its sender's inbox. True when a notice was stored."""
-    from spooler.services.inbound import message_store
-
     stored = False
     account = row.relay
     if account is None:

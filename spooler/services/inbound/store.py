@@ -1,7 +1,7 @@
 """Fetched bytes → Message and Attachment rows: parse (never raises), thread, attachments stored once by hash.
 
 Used by the poller in batches (one transaction per batch, committed before any deletion on the server) and,
-one message at a time, by ``inbound.message_store`` (bounce notices, tests).
+one message at a time, by ``message_store`` (bounce notices, tests).
 """
 import dataclasses
 import hashlib
@@ -12,11 +12,11 @@ import zlib
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
 
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from spooler.services.html_clean import HtmlTooComplex, html_to_text
+from spooler.services.sql.messages import insert_messages, message_row
 from spooler.sessions import Email
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
     never committed before its attachments' files exist."""
     parsed = Email.parse(raw)
     text, markup, defects = message_texts(parsed)
-    fields = _row(
+    fields = message_row(
         account_id=account.id,
         folder=folder,
         uid=uid,
@@ -121,7 +121,7 @@ def message_texts(parsed: Email) -> tuple[str, str, list[str]]:
 
 def placeholder_prepare(*, account: MailAccount, folder: str, uid: str, size: int) -> Prepared:
     """A row for a message left on the server because it is over MAX_MESSAGE_BYTES: the user sees it exists."""
-    fields = _row(
+    fields = message_row(
         account_id=account.id, folder=folder, uid=uid, raw_compressed=b"", sha256="", size=size, too_large=True,
         subject=f"(message of {human_size(size)} not downloaded: over the limit)",
         snippet="It is left on the mail server; read it there.",
@@ -144,6 +144,17 @@ def attachment_prepare(part) -> Attachment:
         sha256=digest,
         file=name,
     )
+
+
+def message_store(*, account: MailAccount, uid: str, raw: bytes, folder: str = "") -> Message | None:
+    """Parse and store one message that is on no server (a bounce notice). Never raises on bad mail.
+
+    None if (account, folder, uid) is stored already. Committed when it returns (unless called inside the
+    caller's own transaction).
+    """
+    prepared = message_prepare(account=account, folder=folder, uid=uid, raw=raw, on_server=False)
+    stored = messages_insert([prepared])[0]
+    return stored.message() if stored is not None else None
 
 
 def messages_insert(batch: list[Prepared]) -> list[Prepared | None]:
@@ -169,34 +180,11 @@ def messages_insert(batch: list[Prepared]) -> list[Prepared | None]:
     return results
 
 
-# Every column of a message row, in one order. The insert is one multi-row INSERT ... RETURNING id written
-# here rather than bulk_create(): the ORM's per-field preparation was the poller's largest cost (profiled).
-_COLUMNS = [f for f in Message._meta.concrete_fields if not f.primary_key]
-_DEFAULTS = {f.attname: f.get_default() for f in _COLUMNS}
-_DATETIMES = {f.attname for f in _COLUMNS if f.get_internal_type() == "DateTimeField"}
-
-
-def _row(**values) -> dict:
-    row = dict(_DEFAULTS)
-    row["fetched_at"] = timezone.now()
-    row.update(values)
-    return row
-
-
 def _insert(batch: list[Prepared]) -> None:
     replaced = [p.replace_id for p in batch if p.replace_id]
     if replaced:
         Message.objects.filter(id__in=replaced, too_large=True).delete()
-    adapt = connection.ops.adapt_datetimefield_value
-    rows = [[adapt(row[f.attname]) if f.attname in _DATETIMES else row[f.attname] for f in _COLUMNS]
-            for row in (prepared.fields for prepared in batch)]
-    if connection.vendor == "postgresql":
-        ids = _insert_postgresql(rows)
-    else:
-        sql = _insert_sql(", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * len(rows)))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for row in rows for value in row])
-            ids = [found[0] for found in cursor.fetchall()]
+    ids = insert_messages([prepared.fields for prepared in batch])
     attachments = []
     for prepared, message_id in zip(batch, ids):
         prepared.id = message_id
@@ -205,27 +193,6 @@ def _insert(batch: list[Prepared]) -> None:
             attachments.append(attachment)
     if attachments:
         Attachment.objects.bulk_create(attachments)
-
-
-def _insert_sql(values: str) -> str:
-    qn = connection.ops.quote_name
-    return (f"INSERT INTO {qn(Message._meta.db_table)} ({', '.join(qn(f.column) for f in _COLUMNS)}) "
-            f"VALUES {values} RETURNING {qn('id')}")
-
-
-def _insert_postgresql(rows: list[list]) -> list[int]:
-    """The multi-row INSERT ... RETURNING on Django's connection and transaction, through a psycopg RawCursor:
-    native $n placeholders (psycopg does not have to scan a long query for %s) bound by the server, so bytes
-    go as they are, not written into the SQL text as hex as Django's client-side binding would (twice the size)."""
-    import psycopg
-
-    width = len(_COLUMNS)
-    sql = _insert_sql(", ".join("(" + ", ".join(f"${r * width + k + 1}" for k in range(width)) + ")"
-                                for r in range(len(rows))))
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.RawCursor(connection.connection) as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
-        return [found[0] for found in cursor.fetchall()]
 
 
 def compress(raw: bytes) -> bytes:

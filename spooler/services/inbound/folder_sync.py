@@ -1,23 +1,5 @@
-"""Inbound mail: poll an account's POP3/IMAP server into the database, with no loss and no duplicates.
-
-Order, per message: retrieve → store and commit → only then DELE (POP3) or flag \\Deleted (IMAP, expunged at
-LOGOUT) → QUIT/LOGOUT. Messages are committed in small batches; nothing of a batch is deleted on the server
-before the batch is committed. A crash anywhere therefore loses nothing: what was not committed is still on
-the server, and what was committed is known by its identity, so the next poll stores nothing twice (and, in
-delete mode, deletes what was stored but not yet deleted).
-
-Identity, unique per (account, folder, uid) in the database:
-- POP3: the UIDL. A server without UIDL (CAPA checked) is read in leave-on-server mode only, each message
-  keyed by the SHA-256 of its bytes ("sha256:<hex>", "#2", "#3"... for identical copies).
-- IMAP: "UIDVALIDITY:UID" per folder. When UIDVALIDITY changes (or a POP3 server renumbers its UIDLs),
-  the old keys vanish from the listing: a new key whose bytes hash to a stored message that is no longer
-  listed re-keys that row instead of storing a copy; only truly new messages are stored.
-
-One poll per account at a time: a short lease kept alive by a heartbeat while the poll runs (poll_lease.py), so
-a dead poller holds its account for less than a minute. Each poll is capped in messages (POLL_MAX_MESSAGES) and seconds
-(POLL_SESSION_SECONDS), then closes the session cleanly; the next poll continues. A failing account backs off
-exponentially (POLL_RETRY_BASE_SECONDS doubling up to POLL_RETRY_MAX_SECONDS); errors are kept in plain words.
-"""
+"""One session on one folder of an account: list, delete what is stored and due for deletion, fetch what is new,
+store it in batches (committed before any deletion on the server). See poll.py for the order and the identities."""
 import dataclasses
 import hashlib
 import logging
@@ -25,30 +7,17 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from mailsite.celery import app as celery_app
-from mailsite.mailboxes.models import MailAccount, Message
-from spooler.services import inbound_errors
-from spooler.services.poll_lease import LeaseLost, PollLease
-from spooler.services.inbound_sources import batch_candidates, incoming_session
-from spooler.sessions.reading import read_ahead
-from spooler.services.inbound_store import (  # noqa: F401 - html_to_text, snippet: public helpers
-    Prepared,
-    html_to_text,
-    message_prepare,
-    messages_insert,
-    placeholder_prepare,
-    snippet,
-)
+from mailsite.mailboxes.models import Message
+from spooler.services.inbound.sources import batch_candidates, incoming_session
+from spooler.services.inbound.store import Prepared, message_prepare, messages_insert, placeholder_prepare
 from spooler.sessions import AuthenticationError, IMAPSession, MessageTooLarge, PermanentError, SessionError
+from spooler.sessions.reading import read_ahead
 
 logger = logging.getLogger(__name__)
 
-POLL_TASK = "spooler.tasks.poll_account"
 # A batch is committed when it holds this many messages or bytes, or is this old.
 BATCH_MESSAGES = 100
 BATCH_BYTES = 8 * 1024 * 1024
@@ -56,128 +25,6 @@ BATCH_SECONDS = 1.0
 # How many upcoming messages the POP3 session may ask for ahead (it caps the bytes itself).
 READ_AHEAD = 32
 
-
-@dataclasses.dataclass
-class PollResult:
-    stored: int = 0
-    more: bool = False  # stopped at a cap: the next poll continues
-    error: str = ""
-
-
-# --- public services -------------------------------------------------------------------------------------
-
-def account_poll(*, account_id: int, due_only: bool = False) -> PollResult | None:
-    """Fetch new mail of one account. None if another poll holds the lease (or, with due_only, it is not due)."""
-    lease = PollLease.take(account_id, due_only=due_only)
-    if lease is None:
-        return None
-    account = MailAccount.objects.get(id=account_id)
-    poll = _Poll(account, lease)
-    error = detail = ""
-    lease.start_heartbeat()
-    try:
-        poll.run()
-    except LeaseLost:
-        logger.warning("poll of %s lost its lease; another poll continues", account.address)
-        return poll.result
-    except Exception as exc:  # noqa: BLE001 - recorded for the user and the admin; the next poll retries
-        error, detail = inbound_errors.describe(exc), inbound_errors.detail(exc)
-        if isinstance(exc, SessionError):
-            logger.warning("poll of %s failed: %s", account.address, detail)
-        else:
-            logger.exception("poll of %s failed", account.address)
-    finally:
-        poll.result.error = error
-        _finish(account, poll, error=error, detail=detail)
-    return poll.result
-
-
-def accounts_due_for_poll() -> list[int]:
-    """Accounts due for a poll (their interval or backoff is over, no poll running, not queued already).
-
-    They are marked queued (poll_queued_at) in the same UPDATE, so that beat does not queue them again while
-    their poll waits in the queue; a queue mark older than POLL_QUEUE_MARK_SECONDS is ignored (a lost message).
-    """
-    now = timezone.now()
-    horizon = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)  # due by the next beat: poll now
-    stale_queue = now - timedelta(seconds=settings.POLL_QUEUE_MARK_SECONDS)
-    marked = (
-        MailAccount.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
-        .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
-        .filter(Q(poll_queued_at__isnull=True) | Q(poll_queued_at__lt=stale_queue))
-        .update(poll_queued_at=now)
-    )
-    if not marked:
-        return []
-    return list(MailAccount.objects.filter(poll_queued_at=now).values_list("id", flat=True))
-
-
-def accounts_poll_request(*, account_ids, due_only: bool = False) -> int:
-    """Queue a poll of each account; the task message carries only the id. Returns how many were queued.
-
-    Never raises: with the broker down, beat polls anyway. due_only (beat's own requests): the worker skips
-    an account that is not due, and an account whose request could not be published loses its queue mark.
-    """
-    queued = 0
-    for account_id in account_ids:
-        try:
-            celery_app.send_task(POLL_TASK, args=[account_id], kwargs={"due_only": due_only}, retry=False)
-            queued += 1
-        except Exception:  # noqa: BLE001 - any broker failure is logged; beat queues the account again
-            if due_only:
-                account_unqueue(account_id=account_id)
-            logger.warning("could not queue a poll of account %s", account_id, exc_info=True)
-    return queued
-
-
-def account_unqueue(*, account_id: int) -> None:
-    """Forget the queue mark (the wake-up could not be published): beat will queue the account again."""
-    MailAccount.objects.filter(id=account_id).update(poll_queued_at=None)
-
-
-def message_store(*, account: MailAccount, uid: str, raw: bytes, folder: str = "") -> Message | None:
-    """Parse and store one message that is on no server (a bounce notice). Never raises on bad mail.
-
-    None if (account, folder, uid) is stored already. Committed when it returns (unless called inside the
-    caller's own transaction).
-    """
-    prepared = message_prepare(account=account, folder=folder, uid=uid, raw=raw, on_server=False)
-    stored = messages_insert([prepared])[0]
-    return stored.message() if stored is not None else None
-
-
-def retry_delay(failures: int) -> int:
-    """Seconds before the next poll of an account that failed ``failures`` times in a row."""
-    if failures <= 0:
-        return 0
-    return min(settings.POLL_RETRY_MAX_SECONDS, settings.POLL_RETRY_BASE_SECONDS * 2 ** min(failures - 1, 30))
-
-
-# --- the lease ---------------------------------------------------------------------------------------------
-
-def _finish(account: MailAccount, poll: "_Poll", *, error: str, detail: str) -> None:
-    """Release the lease (ours only) and record the outcome."""
-    now = timezone.now()
-    interval = account.poll_interval or settings.POLL_INTERVAL_SECONDS
-    fields = dict(
-        last_polled_at=now,
-        last_poll_fetched=poll.result.stored,
-        last_poll_error=error,
-        last_poll_error_detail=detail,
-        poll_notice=poll.notice,
-    )
-    if poll.total is not None:
-        fields.update(sync_done=poll.done, sync_total=poll.total)
-    if error:
-        failures = account.poll_failures + 1
-        fields.update(poll_failures=failures, next_poll_at=now + timedelta(seconds=max(interval, retry_delay(failures))))
-    else:
-        fields.update(poll_failures=0, last_success_at=now,
-                      next_poll_at=now if poll.result.more else now + timedelta(seconds=interval))
-    poll.lease.release(**fields)
-
-
-# --- one poll ----------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class _Row:
@@ -190,45 +37,10 @@ class _Row:
     size: int
 
 
-class _Poll:
-    def __init__(self, account: MailAccount, lease: PollLease):
-        self.account = account
-        self.lease = lease
-        self.result = PollResult()
-        self.notice = ""
-        # Limits read once per poll (settings are a lazy object: costly in a loop of thousands).
-        self.deadline = time.monotonic() + settings.POLL_SESSION_SECONDS
-        self.max_messages = settings.POLL_MAX_MESSAGES
-        self.max_bytes = settings.MAX_MESSAGE_BYTES
-        self.test_delay = settings.POLL_TEST_STORE_DELAY_SECONDS
-        self.total: int | None = None  # messages on the server (listed so far), for the progress line
-        self.done = 0  # of those, how many are stored
-        self.last_checkpoint = time.monotonic()
-        self.taken = 0  # messages fetched for storing (committed or in the open batch), against the cap
-
-    def budget_left(self) -> bool:
-        return self.taken < self.max_messages and time.monotonic() < self.deadline
-
-    def run(self) -> None:
-        for folder in self.account.folders:
-            if not self.budget_left():
-                self.result.more = True
-                return
-            _FolderSync(self, folder).run()
-
-    def checkpoint(self, force: bool = False) -> None:
-        """Publish progress and renew the lease (one UPDATE). LeaseLost if another poll holds it now."""
-        now_m = time.monotonic()
-        if not force and now_m - self.last_checkpoint < 1.0:
-            return
-        self.last_checkpoint = now_m
-        self.lease.renew(**({} if self.total is None else {"sync_done": self.done, "sync_total": self.total}))
-
-
-class _FolderSync:
+class FolderSync:
     """One session on one folder: list, delete what is stored and due for deletion, fetch what is new."""
 
-    def __init__(self, poll: _Poll, folder: str):
+    def __init__(self, poll, folder: str):  # poll: the account's poll.Poll (budget, progress, lease)
         self.poll, self.folder, self.account = poll, folder, poll.account
         self.session = incoming_session(self.account, folder)
         self.batch: list[tuple[str, Prepared]] = []  # (server uid, prepared) not yet committed

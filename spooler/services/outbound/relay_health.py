@@ -17,7 +17,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from spooler.services import limits
+from spooler.services.outbound import limits
 from spooler.sessions import TLSError, TransientError
 
 logger = logging.getLogger(__name__)

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mailsite.mailboxes.models import MailAccount
+from spooler.services import rules
+from spooler.services.inbound.schedule import account_unqueue
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,11 @@ class PollLease:
         until = now + timedelta(seconds=settings.POLL_LEASE_SECONDS)
         free = MailAccount.objects.filter(id=account_id).filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
         if due_only:
-            horizon = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)
-            free = free.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=horizon))
+            free = free.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=rules.poll_due_horizon(now)))
         if free.update(poll_lease_until=until, poll_queued_at=None):
             return cls(account_id, until)
         if due_only:
-            MailAccount.objects.filter(id=account_id).update(poll_queued_at=None)
+            account_unqueue(account_id=account_id)
         return None
 
     def renew(self, **fields) -> None:

@@ -1,0 +1,113 @@
+"""Into the spool: a message becomes an outbox row, its bytes stored apart (large part bodies cut out once per
+content hash), and a worker is woken once the transaction commits. Only rows are written here: no SMTP, no Redis
+before the commit."""
+import hashlib
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import compat32
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from mailsite.mailboxes.outgoing import OutgoingMail
+from spooler.models import OutboxBlob, OutboxBody, OutboxMessage, OutboxPart
+from spooler.services import broker
+from spooler.sessions import Email
+
+
+def outbox_send(*, mail: OutgoingMail, relay=None, user=None) -> OutboxMessage:
+    """Spool a message written in the webmail (see outbox_enqueue)."""
+    email = Email(sender=mail.sender, to=list(mail.to), cc=list(mail.cc), subject=mail.subject, text=mail.text)
+    return outbox_enqueue(email=email, relay=relay, user=user)
+
+
+def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, priority: int = 0) -> OutboxMessage:
+    """Store a message in the spool; the delivery worker is woken once the transaction commits.
+
+    Only writes rows: no SMTP, no Redis here. `not_before` schedules the send.
+    """
+    raw = email.to_bytes()
+    now = timezone.now()
+    stored, cuts = _cut_large_parts(raw)
+    row = OutboxMessage(
+        user=user,
+        relay=relay,
+        envelope_from=email.envelope_sender(),
+        recipients=list(dict.fromkeys(email.envelope_recipients())),
+        message_id=email.message_id,
+        subject=(email.subject or "")[:998],
+        priority=priority,
+        not_before=not_before,
+        next_attempt_at=max(not_before, now) if not_before else now,
+        expires_at=now + timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS),
+        created_at=now,
+    )
+    with transaction.atomic(savepoint=False):  # (inside the page's transaction a savepoint would only cost)
+        row.save(force_insert=True)
+        OutboxBody.objects.create(message=row, raw=stored)
+        if cuts:
+            OutboxBlob.objects.bulk_create(
+                [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
+            )
+            OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
+    transaction.on_commit(broker.outbox_wake)
+    return row
+
+
+def _cut_large_parts(raw: bytes) -> tuple[bytes, list[tuple[str, bytes, int]]]:
+    """Cut base64 part bodies (attachments) of SPOOL_BLOB_MIN_BYTES or more out of `raw`.
+
+    Returns the remaining bytes and [(sha256, body bytes, offset in the remaining bytes)]. Putting each body
+    back at its offset gives `raw` again, byte for byte; a body not found verbatim simply stays inline.
+    """
+    minimum = settings.SPOOL_BLOB_MIN_BYTES
+    if len(raw) < minimum:
+        return raw, []
+    bodies = []
+    for part in message_from_bytes(raw, policy=compat32).walk():
+        if part.is_multipart() or (part.get("Content-Transfer-Encoding") or "").strip().lower() != "base64":
+            continue
+        payload = part.get_payload(decode=False)
+        if isinstance(payload, str) and len(payload) >= minimum:
+            bodies.append(payload.encode("ascii", "surrogateescape"))
+    kept, cuts, pos = [], [], 0
+    out_len = 0
+    for body in bodies:
+        at = raw.find(body, pos)
+        if at < 0:
+            continue
+        kept.append(raw[pos:at])
+        out_len += at - pos
+        cuts.append((hashlib.sha256(body).hexdigest(), body, out_len))
+        pos = at + len(body)
+    if not cuts:
+        return raw, []
+    kept.append(raw[pos:])
+    return b"".join(kept), cuts
+
+
+def outbox_raw(row: OutboxMessage) -> bytes:
+    """The message bytes as enqueued (large part bodies put back from their blobs)."""
+    stored = getattr(row, "claimed_raw", None)  # the claim loads body and parts
+    parts = getattr(row, "claimed_parts", None)
+    if stored is None:
+        stored = bytes(row.body.raw)
+    if parts is None:
+        parts = [(p.offset, bytes(p.blob.data)) for p in row.parts.select_related("blob")]
+    if not parts:
+        return stored
+    out, pos = [], 0
+    for offset, data in sorted(parts):
+        out.append(stored[pos:offset])
+        out.append(data)
+        pos = offset
+    out.append(stored[pos:])
+    return b"".join(out)
+
+
+def outbox_blobs_collect(*, older_than_seconds: int = 3600) -> int:
+    """Delete part bodies no message refers to (old enough that no enqueue is still writing its parts)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    count, _ = OutboxBlob.objects.filter(parts__isnull=True, created_at__lt=cutoff).delete()
+    return count

@@ -1,0 +1,39 @@
+"""The rules the spool and the poller share, each written once: which replies are temporary, how long a retry
+waits, when an account counts as due. (Which statuses are settled is the models': spooler.models.)"""
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from spooler.models import RecipientStatus
+
+
+def reply_is_temporary(code: int) -> bool:
+    """A 4xx reply: try again later. Anything else refused is permanent (5xx)."""
+    return 400 <= code < 500
+
+
+def recipient_status(code: int) -> RecipientStatus:
+    """What a refusal with this reply code makes of a recipient."""
+    return RecipientStatus.DEFERRED if reply_is_temporary(code) else RecipientStatus.FAILED
+
+
+def backoff(failures: int, *, base: float, cap: float) -> timedelta:
+    """Postfix-style: after the n-th failure in a row wait base · 2^(n-1), at most cap; nothing before a failure."""
+    if failures <= 0:
+        return timedelta(0)
+    return timedelta(seconds=min(cap, base * 2 ** min(failures - 1, 30)))
+
+
+def outbox_retry_delay(attempts: int) -> timedelta:
+    """How long a deferred message waits after its `attempts`-th attempt."""
+    return backoff(attempts, base=settings.SPOOL_RETRY_BASE_SECONDS, cap=settings.SPOOL_RETRY_MAX_SECONDS)
+
+
+def poll_retry_delay(failures: int) -> timedelta:
+    """How long an account whose polls failed `failures` times in a row waits before the next one."""
+    return backoff(failures, base=settings.POLL_RETRY_BASE_SECONDS, cap=settings.POLL_RETRY_MAX_SECONDS)
+
+
+def poll_due_horizon(now: datetime) -> datetime:
+    """An account due before this is polled now: it would be due before the next beat anyway."""
+    return now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)
