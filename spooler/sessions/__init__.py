@@ -5,7 +5,7 @@ Defaults for every timeout and limit are in ``limits``.
 """
 
 from . import limits
-from .email import Attachment, Email
+from .email import Email
 from .errors import (
     AuthenticationError,
     InvalidAddress,
@@ -20,6 +20,7 @@ from .errors import (
 )
 from .imap import IMAPSession
 from .mailsession import MailSession
+from .parts import Attachment
 from .pipelining import PipeliningSession
 from .pop3 import POP3Session
 from .smtp import SendResult, SMTPSession

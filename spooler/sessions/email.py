@@ -6,12 +6,13 @@ import email.policy
 import email.utils
 import re
 import secrets
-import unicodedata
 from email.message import EmailMessage
 
 from .addresses import CONTROLS, parse_mailbox
 from .folding import address_field, unstructured
 from .headers import format_address, parse_addresses
+from .mimeparse import parse
+from .parts import Attachment  # noqa: F401 - also importable from here, as before
 
 _POLICY = email.policy.SMTP.clone(max_line_length=78, cte_type="7bit")  # CRLF; 7-bit, so RFC 2047/2231, QP, base64
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
@@ -24,41 +25,6 @@ _RESERVED = {
     "x-priority", "importance",
 }
 _PRIORITY = {"high": ("1 (Highest)", "high"), "normal": ("3 (Normal)", "normal"), "low": ("5 (Lowest)", "low")}
-
-# Filename cleaning: bidi controls, zero-width characters and characters Windows forbids.
-_BIDI_AND_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_FORBIDDEN = re.compile(r'[<>:"|?*]')
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
-
-
-@dataclasses.dataclass
-class Attachment:
-    filename: str | None
-    content_type: str = "application/octet-stream"
-    data: bytes = b""
-    content_id: str | None = None  # without angle brackets; set for inline images of the HTML
-
-    @property
-    def size(self):
-        return len(self.data)
-
-    @property
-    def safe_filename(self):
-        """The filename with no path, control, bidi or Windows-forbidden characters; never empty."""
-        name = unicodedata.normalize("NFC", self.filename or "")
-        name = _BIDI_AND_INVISIBLE.sub("", name)
-        name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-        name = re.split(r"[/\\]", name)[-1]
-        name = _FORBIDDEN.sub("_", name).strip(" .")
-        if _WINDOWS_RESERVED.match(name):
-            name = "_" + name
-        stem, dot, ext = name.rpartition(".")
-        if len(name.encode("utf-8")) > 200:  # keep the extension, cut the stem
-            ext = ext[:20] if dot else ""
-            stem = (stem if dot else name).encode("utf-8")[: 200 - len(ext) - 1].decode("utf-8", "ignore")
-            name = f"{stem}.{ext}" if ext else stem
-        return name or "attachment"
-
 
 @dataclasses.dataclass(eq=False)
 class Email:
@@ -131,8 +97,6 @@ class Email:
     @classmethod
     def parse(cls, raw, **bounds):
         """Parse bytes into an Email. Never raises; see mimeparse.parse for the bounds."""
-        from .mimeparse import parse
-
         return parse(cls, raw, **bounds)
 
     # --- building ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import email.utils
 import re
 
 from . import limits
-from .email import Attachment
+from .parts import Attachment
 from .headers import clean, decode_text, decode_words, format_address, header_str, parse_addresses, parse_params
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
