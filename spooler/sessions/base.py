@@ -68,6 +68,15 @@ def _translated(exc, server, doing):
     return None
 
 
+class ReplyTooLong(Exception):
+    """A server's answer ran past the size limit mid-transfer (a POP3 RETR, an IMAP literal). Never leaves the
+    library: the session drops the connection (the rest is still in flight) and raises MessageTooLarge."""
+
+    def __init__(self, size=None):
+        super().__init__(size)
+        self.size = size  # bytes read, or announced, when it was cut
+
+
 class ImplicitTLSMixin:
     """For poplib/imaplib subclasses: wrap the socket in TLS at connect when given a context.
 
@@ -98,6 +107,7 @@ class Session:
         self.timeout = float(timeout if timeout is not None else limits.TIMEOUT)
         self._ssl_args = (ssl_context, cafile, insecure)
         self._ssl_context = None
+        self._conn = None
 
     @property
     def ssl_context(self):
@@ -113,6 +123,24 @@ class Session:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.username or ''}@{self.server} security={self.security}>"
+
+    def _drop(self):
+        """Forget the connection without a goodbye (it is broken, or its state unknown): close the socket,
+        clear what belonged to that connection. Never raises."""
+        conn, self._conn = self._conn, None
+        self._forget()
+        if conn is not None:
+            try:
+                self._hang_up(conn)
+            except OSError:
+                pass
+
+    def _forget(self):
+        """Hook: clear the state that belongs to one connection (listings, deletions, replies sent ahead)."""
+
+    def _hang_up(self, conn):
+        """Hook: close the library object's socket (smtplib and poplib: close(); imaplib says shutdown())."""
+        conn.close()
 
     def __enter__(self):
         self.connect()
@@ -138,7 +166,6 @@ class Reader(Session):
         self.out = False
         self.skipped = []
         self._queue, self._pos = None, 0
-        self._conn = None
         self._deleted = ()
         self._lost = self._uncommitted = False
 
@@ -209,6 +236,13 @@ class Reader(Session):
 
     def get_all(self):
         return list(self)
+
+    def _cut_off(self, uid, exc):
+        """The MessageTooLarge for message ``uid`` cut off mid-transfer (ReplyTooLong ``exc``). The rest of it
+        is still in flight, so the connection is lost: it cannot be reused."""
+        self._lose()
+        return MessageTooLarge(f"message {uid} is larger than announced and above {self.max_message_bytes} bytes",
+                               size=exc.size, limit=self.max_message_bytes, server=self.server)
 
     def _check_size(self, uid, size):
         if size is not None and size > self.max_message_bytes:

@@ -4,8 +4,8 @@ import base64
 import imaplib
 import re
 
-from .base import ImplicitTLSMixin, Reader, check_arg, network_errors, reply_text
-from .errors import AuthenticationError, MessageTooLarge, PermanentError, TLSError, TransientError
+from .base import ImplicitTLSMixin, Reader, ReplyTooLong, check_arg, network_errors, reply_text
+from .errors import AuthenticationError, PermanentError, TLSError, TransientError
 
 _FETCH_ITEM = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
@@ -24,12 +24,8 @@ class _IMAP(ImplicitTLSMixin, imaplib.IMAP4):
     def read(self, size):
         # imaplib reads each {N} literal with read(N): refuse one we would not accept as a message.
         if size > self.max_literal:
-            raise _TooLong(size)
+            raise ReplyTooLong(size)
         return super().read(size)
-
-
-class _TooLong(Exception):
-    pass
 
 
 class IMAPSession(Reader):
@@ -111,14 +107,11 @@ class IMAPSession(Reader):
         finally:
             self._drop()
 
-    def _drop(self):
-        conn, self._conn = self._conn, None
+    def _forget(self):
         self._sizes, self._deleted = None, []
-        if conn is not None:
-            try:
-                conn.shutdown()
-            except OSError:
-                pass
+
+    def _hang_up(self, conn):
+        conn.shutdown()  # (imaplib's close() is the IMAP CLOSE command)
 
     def noop(self):
         try:
@@ -199,10 +192,8 @@ class IMAPSession(Reader):
         self._check_size(uid, self.size(uid))
         try:
             data = self._command(f"retrieving message {uid}", "uid", "FETCH", uid, "(BODY.PEEK[])")
-        except _TooLong as exc:
-            self._lose()  # the literal is still in flight: the connection cannot be reused
-            raise MessageTooLarge(f"message {uid} is larger than announced and above {self.max_message_bytes} bytes",
-                                  size=exc.args[0], limit=self.max_message_bytes, server=self.server) from exc
+        except ReplyTooLong as exc:
+            raise self._cut_off(uid, exc) from exc
         for item in data:
             if isinstance(item, tuple) and b"BODY[]" in item[0].upper():
                 return item[1]

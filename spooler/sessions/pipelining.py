@@ -78,9 +78,8 @@ class PipeliningSession(SMTPSession):
             return False
         return super().noop()
 
-    def _drop(self):
+    def _forget(self):
         self._ahead = None  # its replies are lost with the connection
-        super()._drop()
 
     # --- one transaction -----------------------------------------------------------------------------
 

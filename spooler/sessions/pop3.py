@@ -4,8 +4,8 @@ import collections
 import poplib
 import re
 
-from .base import ImplicitTLSMixin, Reader, network_errors, reply_text
-from .errors import AuthenticationError, MessageTooLarge, PermanentError, TLSError, TransientError
+from .base import ImplicitTLSMixin, Reader, ReplyTooLong, network_errors, reply_text
+from .errors import AuthenticationError, PermanentError, TLSError, TransientError
 
 # RFC 2449/3206 response codes that mean "try again later" rather than "wrong password".
 _TEMPORARY = re.compile(r"^-ERR \[(IN-USE|LOGIN-DELAY|SYS/TEMP)\]", re.I)
@@ -63,10 +63,10 @@ class _POP3(ImplicitTLSMixin, poplib.POP3):
             self.file.read(len(view))
             searched = len(data)
             if len(data) > limit + 8:
-                raise _TooLong(len(data))
+                raise ReplyTooLong(len(data))
         del data[0]
         if len(data) > limit:
-            raise _TooLong(len(data))
+            raise ReplyTooLong(len(data))
         if _BARE_LF.search(data):
             data = _BARE_LF.sub(b"\r\n", data)  # lines are rejoined with CRLF, whatever the server sent
         if data.startswith(b".."):
@@ -77,10 +77,6 @@ class _POP3(ImplicitTLSMixin, poplib.POP3):
 _BLOCK = 64 * 1024
 _END = re.compile(rb"\n\.\r?\n")  # the terminating dot line (after a line break)
 _BARE_LF = re.compile(rb"(?<!\r)\n")
-
-
-class _TooLong(Exception):
-    pass
 
 
 # Read-ahead while parsing: at most this many RETRs outstanding (1 unless the server offers PIPELINING),
@@ -171,15 +167,9 @@ class POP3Session(Reader):
         finally:
             self._drop()
 
-    def _drop(self):
-        conn, self._conn = self._conn, None
+    def _forget(self):
         self._listing, self._numbers, self._sizes, self._deleted = None, {}, {}, set()
         self._inflight, self._prefetched = collections.deque(), {}
-        if conn is not None:
-            try:
-                conn.close()
-            except OSError:
-                pass
 
     def noop(self):
         try:
@@ -241,10 +231,8 @@ class POP3Session(Reader):
         except TransientError:
             self._lose()
             raise
-        except _TooLong as exc:
-            self._lose()  # the rest of the message is still in flight: the connection cannot be reused
-            raise MessageTooLarge(f"message {uid} is larger than announced and above {self.max_message_bytes} bytes",
-                                  size=exc.args[0], limit=self.max_message_bytes, server=self.server) from exc
+        except ReplyTooLong as exc:
+            raise self._cut_off(uid, exc) from exc
 
     def _prefetch(self, upcoming):
         # RETRs sent before parsing the current message let Dovecot work meanwhile. Answers are read in
@@ -279,11 +267,8 @@ class POP3Session(Reader):
                 self._prefetched[uid] = self._conn.read_retr(self.max_message_bytes)
             except poplib.error_proto:
                 pass  # refused; retrieve() will ask again and report it
-            except _TooLong as exc:
-                self._lose()  # the rest is still in flight: the connection cannot be reused
-                raise MessageTooLarge(f"message {uid} is larger than announced and above {self.max_message_bytes}"
-                                      " bytes", size=exc.args[0], limit=self.max_message_bytes,
-                                      server=self.server) from exc
+            except ReplyTooLong as exc:
+                raise self._cut_off(uid, exc) from exc
             if uid == until:
                 return
 

@@ -5,7 +5,7 @@ numbers, valid for this session only (``content_keyed`` is then true).
 """
 import re
 
-from . import imap as imap_session
+from .base import ReplyTooLong
 from .errors import MessageTooLarge, PermanentError
 from .imap import IMAPSession
 from .pop3 import POP3Session
@@ -53,10 +53,10 @@ class ReadingIMAPSession(IMAPSession):
             raise
         except PermanentError:
             return found  # the caller fetches them one by one, and hears about any problem then
-        except imap_session._TooLong as exc:  # a literal above the limit: the connection cannot be reused
+        except ReplyTooLong as exc:  # a literal above the limit: the connection cannot be reused
             self._lose()
             raise MessageTooLarge(f"a message among UIDs {','.join(uids)} is much bigger than announced",
-                                  size=exc.args[0] if exc.args else None, limit=self.max_message_bytes,
+                                  size=exc.size, limit=self.max_message_bytes,
                                   server=self.server) from exc
         for index, item in enumerate(data):
             if not isinstance(item, tuple) or b"BODY[]" not in item[0].upper():

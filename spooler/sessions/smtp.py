@@ -66,7 +66,6 @@ class SMTPSession(Session):
         self.max_message_bytes = int(max_message_bytes or limits.MAX_MESSAGE_BYTES)
         # smtplib would call socket.getfqdn(), a DNS lookup that can hang; the host name is enough for EHLO.
         self.local_hostname = check_arg("local_hostname", local_hostname) or socket.gethostname() or "localhost"
-        self._conn = None
 
     # --- connection --------------------------------------------------------------------------------
 
@@ -151,14 +150,6 @@ class SMTPSession(Session):
             pass  # nothing is pending on an SMTP connection between messages
         finally:
             conn.close()
-
-    def _drop(self):
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except OSError:
-                pass
 
     def _set_timeout(self, seconds):
         self._conn.timeout = seconds  # (smtplib reads it for a socket it makes later: none after connect)
