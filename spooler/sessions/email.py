@@ -12,7 +12,6 @@ from .addresses import CONTROLS, parse_mailbox
 from .folding import address_field, unstructured
 from .headers import format_address, parse_addresses
 from .mimeparse import parse
-from .parts import Attachment  # noqa: F401 - also importable from here, as before
 
 _POLICY = email.policy.SMTP.clone(max_line_length=78, cte_type="7bit")  # CRLF; 7-bit, so RFC 2047/2231, QP, base64
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
