@@ -17,6 +17,7 @@ from .errors import (
     SessionError,
     TLSError,
     TransientError,
+    is_temporary,
 )
 from .imap import IMAPSession
 from .mailsession import MailSession
@@ -31,5 +32,5 @@ __all__ = [
     "SMTPSession", "PipeliningSession", "POP3Session", "IMAPSession", "MailSession",
     "SessionError", "TransientError", "NoAnswer", "PermanentError", "AuthenticationError", "TLSError",
     "MessageTooLarge", "RecipientsRefused", "RecipientsDeferred", "InvalidAddress",
-    "limits", "make_context",
+    "is_temporary", "limits", "make_context",
 ]

@@ -1,4 +1,11 @@
-"""The exceptions callers decide on: transient (retry later) or permanent (give up)."""
+"""The exceptions callers decide on: transient (retry later) or permanent (give up); and the rule for codes."""
+
+
+def is_temporary(code: int | None) -> bool:
+    """Whether a reply code says "try again later": SMTP's 4xx (RFC 5321 4.2.1). Any other code, 5xx above all,
+    is permanent. None (no reply: a timeout, a lost connection) is not a 4xx: decide those by the exception's
+    class. The one place this rule lives, for the sessions and for the spool."""
+    return code is not None and 400 <= code < 500
 
 
 class SessionError(Exception):

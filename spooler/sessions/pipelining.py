@@ -13,7 +13,8 @@ import re
 
 from .base import network_errors, reply_text
 from .errors import SessionError, TransientError
-from .smtp import SendResult, SMTPSession, _all_refused, _by_code, _sort_recipients
+from .replies import every_recipient_refused, reply_error, sort_recipients
+from .smtp import SendResult, SMTPSession
 
 _DOT = re.compile(rb"(?m)^\.")
 
@@ -56,7 +57,7 @@ class PipeliningSession(SMTPSession):
                 self._drop()
                 if attempt:
                     if stale.reply:
-                        raise _by_code(stale.reply[0], reply_text(stale.reply[1]), self.server,
+                        raise reply_error(stale.reply[0], reply_text(stale.reply[1]), self.server,
                                        "server closing") from None
                     raise TransientError("connection lost before MAIL FROM", server=self.server) from None
                 self.connect()
@@ -158,14 +159,14 @@ class PipeliningSession(SMTPSession):
         data_code, data_text = conn.getreply()
         if mail_code != 250:
             self._reset_after_data(data_code)
-            raise _by_code(mail_code, reply_text(mail_text), self.server, f"sender {sender or '<>'} refused")
-        accepted, refused = _sort_recipients(recipients, replies, self.server)
+            raise reply_error(mail_code, reply_text(mail_text), self.server, f"sender {sender or '<>'} refused")
+        accepted, refused = sort_recipients(recipients, replies, self.server)
         if not accepted:
             self._reset_after_data(data_code)
-            raise _all_refused(refused, self.server)
+            raise every_recipient_refused(refused, self.server)
         if data_code != 354:
             self._reset_after_data(data_code)
-            raise _by_code(data_code, reply_text(data_text), self.server, "DATA refused")
+            raise reply_error(data_code, reply_text(data_text), self.server, "DATA refused")
         body = _DOT.sub(b"..", data) if data.startswith(b".") or b"\n." in data else data
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
@@ -175,7 +176,7 @@ class PipeliningSession(SMTPSession):
         if code != 250:
             if self._ahead is None:  # (with an envelope ahead, RSET would land after its DATA, as content)
                 self._reset()
-            raise _by_code(code, reply_text(text), self.server, "message refused")
+            raise reply_error(code, reply_text(text), self.server, "message refused")
         return SendResult(code=code, text=reply_text(text), message_id=None, accepted=accepted, refused=refused)
 
     def _reset_after_data(self, data_code):

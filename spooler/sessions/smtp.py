@@ -8,9 +8,10 @@ import socket
 
 from . import limits
 from .base import Session, check_arg, network_errors, reply_text
-from .errors import (AuthenticationError, InvalidAddress, MessageTooLarge, PermanentError, RecipientsDeferred,
-                     RecipientsRefused, TLSError, TransientError)
+from .errors import (AuthenticationError, InvalidAddress, MessageTooLarge, PermanentError, TLSError, TransientError,
+                     is_temporary)
 from .addresses import parse_addr_spec
+from .replies import every_recipient_refused, reply_error, sort_recipients
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 
@@ -22,32 +23,6 @@ class SendResult:
     message_id: str | None
     accepted: list       # recipients the server took
     refused: dict        # address -> (code, text) for the ones it did not
-
-
-def _by_code(code, text, server, doing):
-    cls = TransientError if 400 <= code < 500 else PermanentError
-    return cls(f"{doing}: {text}", code=code, server=server)
-
-
-def _sort_recipients(recipients, replies, server):
-    """(accepted, refused) from each recipient's RCPT reply; a 421 ends the session."""
-    accepted, refused = [], {}
-    for rcpt, (code, text) in zip(recipients, replies, strict=True):
-        if code in (250, 251):
-            accepted.append(rcpt)
-        elif code == 421:
-            raise _by_code(code, reply_text(text), server, "server closing")
-        else:
-            refused[rcpt] = (code, reply_text(text))
-    return accepted, refused
-
-
-def _all_refused(refused, server):
-    """The error for a message no recipient was accepted for: transient only if every refusal was 4xx."""
-    code, _text = next(iter(refused.values()))
-    summary = "; ".join(f"{r}: {c} {t}" for r, (c, t) in refused.items())
-    cls = RecipientsDeferred if all(400 <= c < 500 for c, _t in refused.values()) else RecipientsRefused
-    return cls(f"every recipient refused ({summary})", refused=refused, code=code, server=server)
 
 
 class SMTPSession(Session):
@@ -97,7 +72,7 @@ class SMTPSession(Session):
                 self._set_timeout(self.timeout)
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            raise _by_code(exc.smtp_code, reply_text(exc.smtp_error), self.server, "greeting refused") from exc
+            raise reply_error(exc.smtp_code, reply_text(exc.smtp_error), self.server, "greeting refused") from exc
         except smtplib.SMTPException as exc:  # SMTPServerDisconnected and friends
             self._drop()
             raise TransientError(f"connection lost while connecting: {exc}", server=self.server) from exc
@@ -111,7 +86,7 @@ class SMTPSession(Session):
         if not 200 <= code < 300:
             code, text = self._conn.helo()
             if not 200 <= code < 300:
-                raise _by_code(code, reply_text(text), self.server, "HELO refused")
+                raise reply_error(code, reply_text(text), self.server, "HELO refused")
 
     def _starttls(self):
         if not self._conn.has_extn("starttls"):
@@ -128,7 +103,7 @@ class SMTPSession(Session):
             self._conn.login(self.username, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             text = reply_text(exc.smtp_error)
-            if 400 <= exc.smtp_code < 500:
+            if is_temporary(exc.smtp_code):
                 raise TransientError(f"login failed for now: {text}", code=exc.smtp_code, server=self.server) from exc
             raise AuthenticationError(f"login refused for {self.username}: {text}",
                                       code=exc.smtp_code, server=self.server) from exc
@@ -249,27 +224,27 @@ class SMTPSession(Session):
             raise _Reconnect()
         if code != 250:
             self._reset()
-            raise _by_code(code, reply_text(text), self.server, f"sender {sender or '<>'} refused")
+            raise reply_error(code, reply_text(text), self.server, f"sender {sender or '<>'} refused")
 
     def _transaction(self, recipients, data):
         conn = self._conn
         # One RCPT at a time: a 421 stops before the next recipient is offered.
         accepted, refused = [], {}
         for rcpt in recipients:
-            more_accepted, more_refused = _sort_recipients([rcpt], [conn.rcpt(rcpt)], self.server)
+            more_accepted, more_refused = sort_recipients([rcpt], [conn.rcpt(rcpt)], self.server)
             accepted += more_accepted
             refused.update(more_refused)
         if not accepted:
             self._reset()
-            raise _all_refused(refused, self.server)
+            raise every_recipient_refused(refused, self.server)
         try:
             code, text = conn.data(data)
         except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
             self._reset()
-            raise _by_code(exc.smtp_code, reply_text(exc.smtp_error), self.server, "DATA refused") from exc
+            raise reply_error(exc.smtp_code, reply_text(exc.smtp_error), self.server, "DATA refused") from exc
         if code != 250:
             self._reset()
-            raise _by_code(code, reply_text(text), self.server, "message refused")
+            raise reply_error(code, reply_text(text), self.server, "message refused")
         return SendResult(code=code, text=reply_text(text), message_id=None, accepted=accepted, refused=refused)
 
     def _reset(self):
