@@ -24,12 +24,13 @@ from .mailsession import MailSession
 from .parts import Attachment
 from .pipelining import PipeliningSession
 from .pop3 import POP3Session
+from .reading import MailReader
 from .smtp import SendResult, SMTPSession
 from .tls import make_context
 
 __all__ = [
     "Attachment", "Email", "SendResult",
-    "SMTPSession", "PipeliningSession", "POP3Session", "IMAPSession", "MailSession",
+    "SMTPSession", "PipeliningSession", "POP3Session", "IMAPSession", "MailSession", "MailReader",
     "SessionError", "TransientError", "NoAnswer", "PermanentError", "AuthenticationError", "TLSError",
     "MessageTooLarge", "RecipientsRefused", "RecipientsDeferred", "InvalidAddress",
     "is_temporary", "limits", "make_context",

@@ -213,7 +213,7 @@ class Reader(Session):
                 self.skipped.append((uid, size))
                 continue
             raw = self.retrieve(uid)
-            self._prefetch(self._upcoming())  # the server works on the next ones while we parse this one
+            self.prefetch(self._upcoming())  # the server works on the next ones while we parse this one
             message = Email.parse(raw)
             message.uid, message.size = uid, size
             return message
@@ -225,8 +225,9 @@ class Reader(Session):
         ahead = self._queue[self._pos:self._pos + count]
         return [(uid, size) for uid, size in ahead if size <= self.max_message_bytes]
 
-    def _prefetch(self, upcoming):
-        """Hook: ask the server for some of ``upcoming`` now; retrieve() collects the answers."""
+    def prefetch(self, upcoming):
+        """Ask the server for some of ``upcoming`` [(uid, size)] now; retrieve() collects the answers.
+        Nothing here (IMAP); POP3 sends RETRs ahead."""
 
     def __iter__(self):
         message = self.read_first()

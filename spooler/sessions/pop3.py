@@ -234,9 +234,9 @@ class POP3Session(Reader):
         except ReplyTooLong as exc:
             raise self._cut_off(uid, exc) from exc
 
-    def _prefetch(self, upcoming):
-        # RETRs sent before parsing the current message let Dovecot work meanwhile. Answers are read in
-        # order by _settle(), always before any other command is sent.
+    def prefetch(self, upcoming):
+        # RETRs sent before parsing (or storing) the current message let Dovecot work meanwhile. Answers are
+        # read in order by _settle(), always before any other command is sent.
         if self._conn is None:
             return
         window = _AHEAD_COMMANDS if "PIPELINING" in self.capabilities else 1

@@ -1,9 +1,11 @@
-"""Reading sessions for a poller: POP3 without UIDL, IMAP fetching several messages per command.
+"""Reading sessions for a poller: what it may ask of one (MailReader), and the POP3 and IMAP sessions offering it.
 
 POP3 servers that do not offer UIDL (CAPA checked; RFC 1939 makes it optional) get a listing by message
-numbers, valid for this session only (``content_keyed`` is then true).
+numbers, valid for this session only (``content_keyed`` is then true). IMAP fetches several small messages
+with one command (``fetches_many``); POP3 sends RETRs ahead instead (``prefetch``).
 """
 import re
+from typing import Protocol, runtime_checkable
 
 from .base import ReplyTooLong
 from .errors import MessageTooLarge, PermanentError
@@ -13,10 +15,56 @@ from .pop3 import POP3Session
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
 
 
+@runtime_checkable
+class MailReader(Protocol):
+    """What a poller may ask of a reading session, POP3 or IMAP alike: declared, so it never needs hasattr().
+
+    A message's identity is ``key_prefix + uid`` for a uid from uidl(), unless ``content_keyed``: those uids are
+    then message numbers valid for this session only, so the poller keys messages by content and deletes none.
+    """
+
+    content_keyed: bool  # read it after uidl(): that is when a POP3 server turns out to have no UIDL
+    fetches_many: bool   # retrieve_many() saves round trips (IMAP); when False it returns {} (POP3: use prefetch)
+
+    @property
+    def key_prefix(self) -> str:
+        """What goes before a uid in the stored identity: "" for POP3, "UIDVALIDITY:" of the folder for IMAP."""
+
+    def connect(self) -> "MailReader":
+        """Connect and log in (IMAP: and select the folder)."""
+
+    def close(self) -> None:
+        """Commit the deletions (POP3 QUIT, IMAP expunge) and log out; TransientError when they were not."""
+
+    def noop(self) -> bool:
+        """Whether the connection still works."""
+
+    def uidl(self) -> list[tuple[str, int]]:
+        """[(uid, size)] of the messages not deleted in this session, sizes as the server announced them."""
+
+    def retrieve(self, uid: str) -> bytes:
+        """One message, exact bytes; MessageTooLarge above the session's limit."""
+
+    def retrieve_many(self, uids: list[str]) -> dict[str, bytes]:
+        """{uid: raw} for those of ``uids`` fetched at once; the caller retrieves the missing ones one by one."""
+
+    def prefetch(self, upcoming: list[tuple[str, int]]) -> None:
+        """Let the server work on the messages the caller retrieves next, [(uid, size)], while it stores this one."""
+
+    def delete(self, uid: str) -> None:
+        """Mark for deletion; close() commits it."""
+
+
 class ReadingPOP3Session(POP3Session):
     """POP3Session that falls back to LIST (numbers) when the server has no UIDL. ``content_keyed`` tells."""
 
     content_keyed = False
+    fetches_many = False  # POP3 has no command for several messages: RETRs go ahead with prefetch() instead
+    key_prefix = ""
+
+    def retrieve_many(self, uids: list[str]) -> dict[str, bytes]:
+        """Nothing: see fetches_many."""
+        return {}
 
     def uidl(self):
         if not self.content_keyed and (self.has_uidl or not self.capabilities):
@@ -42,13 +90,21 @@ class ReadingPOP3Session(POP3Session):
 class ReadingIMAPSession(IMAPSession):
     """IMAPSession that can fetch several small messages with one UID FETCH (fewer round trips)."""
 
+    content_keyed = False  # UIDs always identify messages (within a UIDVALIDITY)
+    fetches_many = True
+
+    @property
+    def key_prefix(self) -> str:
+        return f"{self.uidvalidity}:"
+
     def retrieve_many(self, uids: list[str]) -> dict[str, bytes]:
         """{uid: raw} for those of ``uids`` the server returned (BODY.PEEK[]: not marked seen)."""
         found = {}
         if not uids:
             return found
         try:
-            data = self._command(f"retrieving {len(uids)} messages", "uid", "FETCH", ",".join(uids), "(UID BODY.PEEK[])")
+            data = self._command(f"retrieving {len(uids)} messages", "uid", "FETCH", ",".join(uids),
+                                 "(UID BODY.PEEK[])")
         except MessageTooLarge:
             raise
         except PermanentError:
@@ -69,8 +125,7 @@ class ReadingIMAPSession(IMAPSession):
         return found
 
 
-def read_ahead(session, upcoming: list[tuple[str, int]]) -> None:
-    """Let the server work on the next messages while this one is stored (POP3 pipelining; no-op for IMAP)."""
-    hook = getattr(session, "_prefetch", None)
-    if hook is not None and upcoming:
-        hook(upcoming)
+def read_ahead(session: MailReader, upcoming: list[tuple[str, int]]) -> None:
+    """session.prefetch(upcoming), kept while the poller still calls it (it may call prefetch itself)."""
+    if upcoming:
+        session.prefetch(upcoming)
