@@ -58,7 +58,7 @@ class PipeliningSession(SMTPSession):
                 if attempt:
                     if stale.reply:
                         raise reply_error(stale.reply[0], reply_text(stale.reply[1]), self.server,
-                                       "server closing") from None
+                                          "server closing") from None
                     raise TransientError("connection lost before MAIL FROM", server=self.server) from None
                 self.connect()
         raise AssertionError("unreachable")
@@ -80,6 +80,7 @@ class PipeliningSession(SMTPSession):
         return super().noop()
 
     def _forget(self):
+        super()._forget()
         self._ahead = None  # its replies are lost with the connection
 
     # --- one transaction -----------------------------------------------------------------------------
