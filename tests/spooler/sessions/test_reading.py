@@ -1,4 +1,4 @@
-"""spooler.sessions.reading: the MailReader protocol the poller relies on, and the POP3 and IMAP sessions offering it."""
+"""spooler.sessions.reading: the MailReader protocol the poller relies on, and the two sessions offering it."""
 
 import inspect
 

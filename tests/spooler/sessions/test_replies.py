@@ -1,4 +1,4 @@
-"""spooler.sessions.replies: SMTP replies turned into the session errors, shared by the plain and pipelining sessions."""
+"""spooler.sessions.replies: SMTP replies as session errors, shared by the plain and the pipelining session."""
 
 import pytest
 
