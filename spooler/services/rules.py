@@ -1,20 +1,17 @@
-"""The rules the spool and the poller share, each written once: which replies are temporary, how long a retry
-waits, when an account counts as due. (Which statuses are settled is the models': spooler.models.)"""
+"""The rules the spool and the poller share, each written once: what a refusal makes of a recipient, how long a
+retry waits, when an account counts as due. (Which statuses are settled is the models': spooler.models.)"""
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from spooler.models import RecipientStatus
-
-
-def reply_is_temporary(code: int) -> bool:
-    """A 4xx reply: try again later. Anything else refused is permanent (5xx)."""
-    return 400 <= code < 500
+from spooler.sessions import is_temporary
 
 
 def recipient_status(code: int) -> RecipientStatus:
-    """What a refusal with this reply code makes of a recipient."""
-    return RecipientStatus.DEFERRED if reply_is_temporary(code) else RecipientStatus.FAILED
+    """What a refusal with this reply code makes of a recipient: 4xx waits, anything else fails (the protocol
+    edge's rule, spooler.sessions.is_temporary)."""
+    return RecipientStatus.DEFERRED if is_temporary(code) else RecipientStatus.FAILED
 
 
 def backoff(failures: int, *, base: float, cap: float) -> timedelta:

@@ -123,9 +123,3 @@ class ReadingIMAPSession(IMAPSession):
             if match is not None:
                 found[match.group(1).decode()] = item[1]
         return found
-
-
-def read_ahead(session: MailReader, upcoming: list[tuple[str, int]]) -> None:
-    """session.prefetch(upcoming), kept while the poller still calls it (it may call prefetch itself)."""
-    if upcoming:
-        session.prefetch(upcoming)

@@ -13,8 +13,7 @@ from django.utils import timezone
 from mailsite.mailboxes.models import Message
 from spooler.services.inbound.sources import batch_candidates, incoming_session
 from spooler.services.inbound.store import Prepared, message_prepare, messages_insert, placeholder_prepare
-from spooler.sessions import AuthenticationError, IMAPSession, MessageTooLarge, PermanentError, SessionError
-from spooler.sessions.reading import read_ahead
+from spooler.sessions import AuthenticationError, MailReader, MessageTooLarge, PermanentError, SessionError
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class FolderSync:
 
     def __init__(self, poll, folder: str):  # poll: the account's poll.Poll (budget, progress, lease)
         self.poll, self.folder, self.account = poll, folder, poll.account
-        self.session = incoming_session(self.account, folder)
+        self.session: MailReader = incoming_session(self.account, folder)
         self.batch: list[tuple[str, Prepared]] = []  # (server uid, prepared) not yet committed
         self.batch_bytes = 0
         self.batch_started = time.monotonic()
@@ -50,7 +49,7 @@ class FolderSync:
         self.skipped = 0  # messages that could not be read this time (tried again next poll)
         self.stopped = False  # the folder was not gone through to its end
         self.fetched: dict[str, bytes] = {}  # IMAP: messages fetched ahead in one command, not yet stored
-        self.batching = hasattr(self.session, "retrieve_many")
+        self.batching = self.session.fetches_many
 
     # -- session life cycle: close cleanly (QUIT/LOGOUT) whatever happened, then record what it committed --
 
@@ -79,12 +78,12 @@ class FolderSync:
     def sync(self) -> None:
         session, account = self.session, self.account
         listing = session.uidl()
-        if getattr(session, "content_keyed", False):
+        if session.content_keyed:
             if account.delete_after_download or account.delete_after_days:
                 self.poll.notice = ("This server cannot identify messages (it has no UIDL): "
                                     "mail is left on the server.")
             return self.sync_by_content(listing)
-        prefix = f"{session.uidvalidity}:" if isinstance(session, IMAPSession) else ""
+        prefix = session.key_prefix
         rows = self.stored_rows()
         limit = self.poll.max_bytes
         cutoff = (timezone.now() - timedelta(days=account.delete_after_days)) if account.delete_after_days else None
@@ -132,7 +131,7 @@ class FolderSync:
                     break
                 continue
             if not self.batching:
-                read_ahead(session, [(u, s) for u, _, s, _ in new[index + 1:index + 1 + READ_AHEAD] if s <= limit])
+                session.prefetch([(u, s) for u, _, s, _ in new[index + 1:index + 1 + READ_AHEAD] if s <= limit])
             digest = hashlib.sha256(raw).hexdigest()
             if by_hash.get(digest):
                 self.rekey(by_hash[digest].pop(), key, uid=uid)

@@ -5,7 +5,7 @@ keys each message by its content hash and never deletes anything on that server.
 """
 from django.conf import settings
 
-from spooler.sessions.reading import ReadingIMAPSession, ReadingPOP3Session
+from spooler.sessions.reading import MailReader, ReadingIMAPSession, ReadingPOP3Session
 
 # IMAP messages up to this announced size are fetched several per command (one round trip), at most this
 # many bytes and messages at a time; a server would have to understate a size many times over to push one
@@ -15,7 +15,7 @@ BATCH_FETCH_BYTES = 1024 * 1024
 BATCH_FETCH_MESSAGES = 50
 
 
-def incoming_session(account, folder: str = "INBOX") -> ReadingPOP3Session | ReadingIMAPSession:
+def incoming_session(account, folder: str = "INBOX") -> MailReader:
     """An unconnected session on ``folder`` of the account's incoming server (POP3 has only the inbox)."""
     common = dict(
         host=account.incoming_host,

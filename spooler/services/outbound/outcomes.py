@@ -48,7 +48,7 @@ def failed(row: OutboxMessage, error: SessionError, *, now, duration_ms: int,
     """Nothing was accepted: 4xx, timeout, dropped connection → deferred; 5xx → failed. Returns the attempt."""
     recipients = recipients if recipients is not None else row.pending_recipients
     outcomes = dict(row.outcomes)
-    refused = getattr(error, "refused", None) if isinstance(error, RecipientsRefused | RecipientsDeferred) else None
+    refused = error.refused if isinstance(error, RecipientsRefused | RecipientsDeferred) else None
     for rcpt in recipients:
         if refused and rcpt in refused:
             code, text = refused[rcpt]

@@ -28,9 +28,9 @@ def test_the_public_names_are_there():
     for name in spooler.sessions.__all__:
         assert getattr(spooler.sessions, name) is not None, name
     from spooler.sessions.parts import Attachment
-    from spooler.sessions.reading import MailReader, ReadingIMAPSession, ReadingPOP3Session, read_ahead
+    from spooler.sessions.reading import MailReader, ReadingIMAPSession, ReadingPOP3Session
     assert spooler.sessions.Attachment is Attachment and spooler.sessions.MailReader is MailReader
-    assert all(callable(f) for f in (ReadingIMAPSession, ReadingPOP3Session, read_ahead))
+    assert all(callable(f) for f in (ReadingIMAPSession, ReadingPOP3Session))
 
 
 def test_no_import_circle():

@@ -5,7 +5,7 @@ import inspect
 import pytest
 
 from spooler.sessions import Email, IMAPSession, MailReader, POP3Session
-from spooler.sessions.reading import ReadingIMAPSession, ReadingPOP3Session, read_ahead
+from spooler.sessions.reading import ReadingIMAPSession, ReadingPOP3Session
 
 READERS = [ReadingPOP3Session, ReadingIMAPSession]
 # Declared types of the protocol's data members (key_prefix is a read-only property there).
@@ -98,15 +98,15 @@ def test_a_mailbox_read_and_emptied_through_the_protocol_alone(mail_sandbox, san
         assert session.uidl() == []  # close() committed the deletions
 
 
-def test_read_ahead_is_the_sessions_prefetch(mail_sandbox, sandbox_user):
+def test_prefetch_sends_the_retrieves_ahead_and_an_empty_list_sends_none(mail_sandbox, sandbox_user):
     for n in range(3):
         mail_sandbox.deliver(sandbox_user.address, note(f"ahead {n}"))
     c = mail_sandbox.config
     with ReadingPOP3Session(c.host, c.pop3s_port, sandbox_user.address, sandbox_user.password,
                             cafile=mail_sandbox.ca_file, timeout=10) as session:
         listing = session.uidl()
-        read_ahead(session, [])
+        session.prefetch([])
         assert not session._inflight
-        read_ahead(session, listing)
+        session.prefetch(listing)
         assert list(session._inflight) == [uid for uid, _ in listing]
         assert [Email.parse(session.retrieve(uid)).subject for uid, _ in listing] == ["ahead 0", "ahead 1", "ahead 2"]
