@@ -10,7 +10,9 @@ directory under one temporary directory (a detached `git worktree`, or that copy
 repository's .venv python, in the side's directory, so it imports the side's code (and its Celery worker too).
 
 Order: for each round, for each database, for each bench: before, then after, back to back; so each pair sees the
-same machine. PostgreSQL (--pg-url, default postgres://postgres@127.0.0.1:5432/postgres): every bench run gets a
+same machine. The run before a pair's first one is the other bench (or the other database's): with --order abba
+the even rounds take after first, so that the first seat (which follows, e.g., a PostgreSQL spool run's dropped
+database and its checkpoint) is not always before's; --settle N waits N s before each run. PostgreSQL (--pg-url, default postgres://postgres@127.0.0.1:5432/postgres): every bench run gets a
 fresh database of its own (ab_<tag>_<side>_<bench>_<round>), dropped after the run (ingest.py creates and drops
 its own throwaway database on that server from there).
 
@@ -282,6 +284,10 @@ def main():
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="a PostgreSQL database to connect to for creating and dropping the runs' databases")
     parser.add_argument("--threshold", type=float, default=5.0, help="flag losses over this many %% (5)")
+    parser.add_argument("--order", choices=("ab", "abba"), default="ab",
+                        help="ab: before first in every round; abba: after first in the even rounds (so that "
+                             "neither side is always the one that follows the other bench)")
+    parser.add_argument("--settle", type=float, default=0, help="seconds to wait before each bench run")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per bench run")
     args = parser.parse_args()
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
@@ -301,12 +307,16 @@ def main():
             path, described = run.checkout(side, rev)
             sides[side] = path
             log(f"{side}: {described}  ({path})")
-        log(f"python: {run.python}; rounds: {args.rounds}; databases: {', '.join(dbs)}; benches: {', '.join(benches)}; "
+        log(f"python: {run.python}; rounds: {args.rounds} ({args.order}); databases: {', '.join(dbs)}; benches: {', '.join(benches)}; "
             f"load: {loadavg()}")
         for round_ in range(1, args.rounds + 1):
             for db in dbs:
                 for bench in benches:
-                    for side in ("before", "after"):
+                    order = ("before", "after")
+                    if args.order == "abba" and round_ % 2 == 0:
+                        order = ("after", "before")
+                    for side in order:
+                        time.sleep(args.settle)
                         figures, warned, code, _ = run.bench(side, sides[side], db, bench, round_)
                         failures += code != 0
                         warnings += [f"round {round_} {db} {bench} {side}: {w}" for w in warned]
