@@ -34,11 +34,10 @@ def outbox_claim(*, limit: int) -> list[OutboxMessage]:
     if not won:
         return []
     rows = outbox_sql.load_claimed(status=OutboxStatus.SENDING, token=token, lease_until=lease_until)
-    relay_field = OutboxMessage._meta.get_field("relay")
     relays = MailAccount.objects.in_bulk({r.relay_id for r in rows if r.relay_id is not None})
     for row in rows:
         if row.relay_id is not None:  # (no relay: the ORM answers None without a query)
-            relay_field.set_cached_value(row, relays.get(row.relay_id))
+            row.relay = relays.get(row.relay_id)
     return rows
 
 

@@ -93,8 +93,10 @@ _kept_cursors: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _kept_cursor(db):
-    """A driver cursor kept open on the current connection: db.cursor() makes and wraps a new one per call,
-    a quarter of what insert_now costs the worker."""
+    """A driver cursor kept open on the current connection. db.cursor() makes and wraps a new one per call:
+    insert_now took 186–244 µs that way against 168 µs with the kept one (PostgreSQL here, 3,000 inserts, two
+    runs), and it runs once per delivered message. wrap_database_errors (a Django internal) turns the driver's
+    errors into Django's, as its own cursors do."""
     db.ensure_connection()
     cursor = _kept_cursors.get(db.connection)
     if cursor is None or cursor.closed:
