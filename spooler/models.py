@@ -130,7 +130,7 @@ class OutboxPart(models.Model):
 
 
 class OutboxReceipt(models.Model):
-    """"The relay said 250 to this message", where the database is not SQLite (see services/receipts.py, which
+    """"The relay said 250 to this message", where the database is not SQLite (see services/outbound/receipts.py, which
     keeps SQLite's receipts in files): one tiny INSERT per message, written before the next message's content
     goes out, while the rows' full outcomes are written in bulk at the end of the batch. If the worker dies in
     between, the sweeper finds the receipt and records the row as sent instead of sending it again."""

@@ -2,7 +2,7 @@
 and over and over, with real Celery workers (embedded beat runs the sweeper), this test's own Redis and an
 in-process aiosmtpd relay that records every message.
 
-The promise (spooler/services/sweeper.py): nothing is lost, and each killed pool process costs at most ONE
+The promise (spooler/services/outbound/sweeper.py): nothing is lost, and each killed pool process costs at most ONE
 duplicate, the message whose 250 arrived before its receipt was written. Counted by Message-ID at the relay.
 
 The sizes can be changed from the environment (CRASH_BIG_QUEUED, CRASH_BIG_KILL_AT, CRASH_LOOP_QUEUED,
