@@ -26,7 +26,7 @@ django.setup()
 import nh3  # noqa: E402
 
 from bench.timing import best  # noqa: E402
-from spooler.services.html_clean import HtmlLimits, html_measure  # noqa: E402
+from spooler.services.html import HtmlLimits, html_measure  # noqa: E402
 from spooler.services.inbound.store import message_texts  # noqa: E402
 from spooler.sessions import Email  # noqa: E402
 from tests.fixtures.costly_html import HOSTILE, ORDINARY, html_message  # noqa: E402

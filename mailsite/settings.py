@@ -208,7 +208,7 @@ POLL_RETRY_MAX_SECONDS = env.int("POLL_RETRY_MAX_SECONDS", default=3600)
 # Fault tests only: sleep this long after retrieving each message, so a test can kill a poll half-way. 0 otherwise.
 POLL_TEST_STORE_DELAY_SECONDS = env.float("POLL_TEST_STORE_DELAY_SECONDS", default=0.0)
 MAX_MESSAGE_BYTES = env.int("MAX_MESSAGE_BYTES", default=50 * 1024 * 1024)
-# HTML from mail is measured against these before any sanitiser sees it (spooler/services/html_clean.py); over
+# HTML from mail is measured against these before any sanitiser sees it (spooler/services/html/); over
 # one, the message's text part (or a "too complex to show" note) is shown and the raw message is kept.
 HTML_MAX_BYTES = env.int("HTML_MAX_BYTES", default=2 * 1024 * 1024)
 HTML_MAX_DEPTH = env.int("HTML_MAX_DEPTH", default=512)

@@ -14,9 +14,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+<<<<<<< HEAD:spooler/services/inbound/store.py
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
-from spooler.services.html_clean import HtmlTooComplex, html_to_text
+from spooler.services.html import HtmlTooComplex, html_to_text
 from spooler.services.sql.messages import insert_messages, message_row
+=======
+from mailsite.webmail.models import Attachment, MailAccount, Message
+from spooler.services.html import HtmlTooComplex, html_to_text
+>>>>>>> 1fd4c06 (HTML guard: html_clean.py split into the package spooler/services/html/, each module under 300 lines):spooler/services/inbound_store.py
 from spooler.sessions import Email
 
 logger = logging.getLogger(__name__)
@@ -103,7 +108,7 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
 
 def message_texts(parsed: Email) -> tuple[str, str, list[str]]:
     """The text to show, the HTML to keep for display and the defects. An HTML-only message is shown as the text
-    of its HTML; HTML over a cap of html_clean (or, beside a text part, over HTML_MAX_BYTES: the webmail checks
+    of its HTML; HTML over a cap of spooler.services.html (or, beside a text part, over HTML_MAX_BYTES: the webmail checks
     the rest when it shows it) is not kept, and the message is flagged. Its raw bytes are kept either way."""
     text, markup, defects = parsed.text or "", parsed.html or "", list(parsed.defects or [])
     try:
