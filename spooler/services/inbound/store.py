@@ -14,14 +14,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-<<<<<<< HEAD:spooler/services/inbound/store.py
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from spooler.services.html import HtmlTooComplex, html_to_text
 from spooler.services.sql.messages import insert_messages, message_row
-=======
-from mailsite.webmail.models import Attachment, MailAccount, Message
-from spooler.services.html import HtmlTooComplex, html_to_text
->>>>>>> 1fd4c06 (HTML guard: html_clean.py split into the package spooler/services/html/, each module under 300 lines):spooler/services/inbound_store.py
 from spooler.sessions import Email
 
 logger = logging.getLogger(__name__)
