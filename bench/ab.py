@@ -17,16 +17,23 @@ fresh database of its own (ab_<tag>_<side>_<bench>_<round>), dropped after the r
 its own throwaway database on that server from there).
 
 The benches' own lines are printed per run; then, per database and bench, a table of every figure they print
-(its median over the rounds on each side, the change in %, the spread of each side over its rounds) and a flag
-on every loss over --threshold % (5) in the figure's good direction: rates and "x raw" ratios up, latencies, RSS
+(its median over the rounds on each side, the change of the medians in %, the spread of each side over its
+rounds, and the seat-balanced change) and a flag on every loss over --threshold % (5) in the figure's good
+direction. The seat-balanced change is the one flagged when both orders ran: the run that comes first in a pair
+was measured faster by 20-45% on this 2-core machine (ingest, either side), so with 3 abba rounds the median favours
+the side that sat first twice; it is exp of the mean, over the two orders, of each order's mean ln(after/before)
+over its rounds, so that each seat counts once for each side. Flagged figures are those in their good direction: rates and "x raw" ratios up, latencies, RSS
 and "target <=" ratios down. The SMTP round trip to the sink and the raw smtplib / poplib rates are the machine's,
 not the code's: shown, not flagged (they show how noisy the machine was).
 Exit status 1 when a loss is flagged or a run failed.
+
+--from-log FILE prints the tables again from a saved run's output (its "--- round" blocks), without running.
 
 Shorter runs: --spool-args "--messages 2000 --rounds 1 --latency-samples 20 --posts 30" (spool.py's options);
 --ingest-rounds 3 (ingest.py's BENCH_ROUNDS, default 5; its 2,000 messages are fixed).
 """
 import argparse
+import math
 import os
 import re
 import secrets
@@ -236,40 +243,80 @@ def number(value):
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def balanced_change(pairs):
+    """The seat-balanced change in % of (first side, before, after) pairs of one figure (see the docstring), or
+    None when only one order ran or a value is not positive."""
+    by_order = {}
+    for first, b, a in pairs:
+        if b <= 0 or a <= 0:
+            return None
+        by_order.setdefault(first, []).append(math.log(a / b))
+    if len(by_order) < 2:
+        return None
+    return (math.exp(statistics.mean(statistics.mean(v) for v in by_order.values())) - 1) * 100
+
+
 def table(results, args):
-    """Per database and bench: every figure's medians, change and flag. Returns the number of flagged losses."""
+    """Per database and bench: every figure's medians, changes and flag. Returns the number of flagged losses.
+    results: {(db, bench): {round: {"first": side, "before": figures, "after": figures}}}."""
     losses = 0
-    for (db, bench), sides in results.items():
-        names = list(dict.fromkeys(name for side in ("before", "after") for run in sides[side] for name in run))
+    for (db, bench), rounds in results.items():
+        runs = {side: [r[side] for r in rounds.values() if side in r] for side in ("before", "after")}
+        names = list(dict.fromkeys(name for side in runs for run in runs[side] for name in run))
         if not names:
             log(f"\n{db} / {bench}: no figures")
             continue
-        log(f"\n{db} / {bench}  ({len(sides['before'])} before and {len(sides['after'])} after runs)")
+        log(f"\n{db} / {bench}  ({len(runs['before'])} before and {len(runs['after'])} after runs)")
         width = max(len(name) for name in names)
-        log(f"  {'figure':<{width}}  {'before':>9}  {'after':>9}  {'change':>7}  {'spread b/a':>10}  ")
+        log(f"  {'figure':<{width}}  {'before':>9}  {'after':>9}  {'change':>7}  {'spread b/a':>10}  {'balanced':>8}")
         for name in names:
-            before = [run[name][0] for run in sides["before"] if name in run]
-            after = [run[name][0] for run in sides["after"] if name in run]
-            sense = next(run[name][1] for side in ("before", "after") for run in sides[side] if name in run)
+            before = [run[name][0] for run in runs["before"] if name in run]
+            after = [run[name][0] for run in runs["after"] if name in run]
+            sense = next(run[name][1] for side in runs for run in runs[side] if name in run)
             if not before or not after:
                 log(f"  {name:<{width}}  {'-':>9}  {'-':>9}  (only on one side)")
                 continue
             b, a = statistics.median(before), statistics.median(after)
             change = (a - b) / b * 100 if b else 0.0
+            pairs = [(r["first"], r["before"][name][0], r["after"][name][0]) for r in rounds.values()
+                     if name in r.get("before", {}) and name in r.get("after", {})]
+            balanced = balanced_change(pairs)
+            judged = change if balanced is None else balanced
             flag = ""
             if any(word in name for word in INFO):
                 flag = "(machine, not flagged)"
             elif sense == 0:
                 flag = "(direction unknown)"
-            elif sense * change < -args.threshold:
+            elif sense * judged < -args.threshold:
                 flag = f"LOSS > {args.threshold:g}%"
                 losses += 1
             arrow = {1: "^", -1: "v", 0: " "}[sense]
+            shown = "" if balanced is None else f"{balanced:+6.1f}%"
             log(f"  {name:<{width}}  {number(b):>9}  {number(a):>9}  {change:+6.1f}%  "
-                f"{spread(before):>4}/{spread(after):<5}  {arrow} {flag}")
+                f"{spread(before):>4}/{spread(after):<5}  {shown:>8}  {arrow} {flag}")
     log("\n  (^ more is better, v less is better; change = after vs before, of the medians over the rounds; "
-        "spread = (max - min) / median over one side's rounds)")
+        "spread = (max - min) / median over one side's rounds; balanced = the seat-balanced change, the one "
+        "flagged when both orders ran)")
     return losses
+
+
+def from_log(path):
+    """The results of a saved run, read back from its "--- round N db bench side: ..." blocks."""
+    results = {}
+    block = None
+    for line in Path(path).read_text().splitlines() + ["--- end"]:
+        if line.startswith("--- "):
+            if block and block["code"] == 0:
+                figures, _ = parse("\n".join(block["lines"]))
+                entry = results.setdefault((block["db"], block["bench"]), {}).setdefault(block["round"], {})
+                entry.setdefault("first", block["side"])
+                entry[block["side"]] = figures
+            match = re.match(r"--- round (\d+) (\w+) (\w+) (before|after): .*exit (\d+)", line)
+            block = match and {"round": int(match.group(1)), "db": match.group(2), "bench": match.group(3),
+                               "side": match.group(4), "code": int(match.group(5)), "lines": []}
+        elif block and line.startswith("    "):
+            block["lines"].append(line[4:])
+    return results
 
 
 def main():
@@ -289,7 +336,10 @@ def main():
                              "neither side is always the one that follows the other bench)")
     parser.add_argument("--settle", type=float, default=0, help="seconds to wait before each bench run")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per bench run")
+    parser.add_argument("--from-log", default=None, help="print the tables of a saved run's output; run nothing")
     args = parser.parse_args()
+    if args.from_log:
+        return 1 if table(from_log(args.from_log), args) else 0
     dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     benches = [b.strip() for b in args.benches.split(",") if b.strip()]
     unknown = [d for d in dbs if d not in ("sqlite", "postgres")] + [b for b in benches if b not in BENCHES]
@@ -300,7 +350,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the clean-up below runs
     started = time.monotonic()
     failures, warnings = 0, []
-    results = {(db, bench): {"before": [], "after": []} for db in dbs for bench in benches}
+    results = {(db, bench): {} for db in dbs for bench in benches}
     try:
         sides = {}
         for side, rev in (("before", args.before), ("after", args.after)):
@@ -320,8 +370,9 @@ def main():
                         figures, warned, code, _ = run.bench(side, sides[side], db, bench, round_)
                         failures += code != 0
                         warnings += [f"round {round_} {db} {bench} {side}: {w}" for w in warned]
+                        entry = results[(db, bench)].setdefault(round_, {"first": side})
                         if code == 0:
-                            results[(db, bench)][side].append(figures)
+                            entry[side] = figures
     except KeyboardInterrupt:
         log("\nab: interrupted; summary of the runs done so far")
     finally:
