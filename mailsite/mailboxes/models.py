@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from mailsite.mailboxes.placement import Box
+
 
 class Security(models.TextChoices):
     NONE = "none", "None (plain text)"
@@ -120,6 +122,12 @@ class Message(models.Model):
 
     # No index of its own: the unique (account, folder, uid) and (account, -fetched_at) indexes start with it.
     account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    # The account's user, kept on the row: every list is scoped to the user and is one index scan whatever the
+    # number of accounts (the list indexes start with it).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages",
+                             db_index=False)
+    # The user's folder for it here (placement.Box); moves change only this (and write back to IMAP servers).
+    box = models.CharField(max_length=16, choices=Box.choices, default=Box.INBOX)
     # Where it is on the server: "INBOX" for POP3 (its one maildrop) and for IMAP's inbox, the folder name for
     # other IMAP folders, "" for messages that never were on a server (bounce notices).
     folder = models.CharField(max_length=255, blank=True, default="")
@@ -153,7 +161,12 @@ class Message(models.Model):
     parse_error = models.BooleanField(default=False)
     defects = models.TextField(blank=True)
     seen = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False, help_text="Starred.")
     fetched_at = models.DateTimeField(auto_now_add=True)
+    # What the lists sort by (placement.py): the Date, never later than the arrival; sender and subject keys.
+    sort_at = models.DateTimeField(default=timezone.now)
+    sender_key = models.CharField(max_length=100, blank=True)
+    subject_key = models.CharField(max_length=100, blank=True)
 
     class Meta:
         db_table = "webmail_message"
@@ -164,6 +177,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["account", "-fetched_at"]),
             models.Index(fields=["account", "conversation_id"], name="message_conversation"),
+            models.Index(fields=["user", "box", "-sort_at", "-id"], name="message_list_by_date"),
+            models.Index(fields=["user", "box", "sender_key", "id"], name="message_list_by_sender"),
+            models.Index(fields=["user", "box", "subject_key", "id"], name="message_list_by_subject"),
         ]
 
     def __str__(self):

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
+from mailsite.mailboxes.placement import SUBJECT_PREFIX
 from spooler.services.html import HtmlTooComplex, html_to_text
 from spooler.services.sql.messages import insert_messages, message_row
 from spooler.sessions import Email
@@ -30,7 +31,6 @@ RAW_COMPRESSION_LEVEL = 1
 SMALL_MESSAGE = 8 * 1024
 ATTACHMENT_DIR = "attachments"
 _MSG_ID = re.compile(r"<[^<>\s]+>")
-_SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|r)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.I)
 
 
 @dataclasses.dataclass
@@ -74,6 +74,7 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
     text, markup, defects = message_texts(parsed)
     fields = message_row(
         account_id=account.id,
+        user_id=account.user_id,
         folder=folder,
         uid=uid,
         on_server=on_server,
@@ -122,7 +123,7 @@ def message_texts(parsed: Email) -> tuple[str, str, list[str]]:
 def placeholder_prepare(*, account: MailAccount, folder: str, uid: str, size: int) -> Prepared:
     """A row for a message left on the server because it is over MAX_MESSAGE_BYTES: the user sees it exists."""
     fields = message_row(
-        account_id=account.id, folder=folder, uid=uid, raw_compressed=b"", sha256="", size=size, too_large=True,
+        account_id=account.id, user_id=account.user_id, folder=folder, uid=uid, raw_compressed=b"", sha256="", size=size, too_large=True,
         subject=f"(message of {human_size(size)} not downloaded: over the limit)",
         snippet="It is left on the mail server; read it there.",
     )
@@ -225,7 +226,7 @@ def conversation_id(parsed: Email) -> str:
 
 
 def normalize_subject(subject: str) -> str:
-    return re.sub(r"\s+", " ", _SUBJECT_PREFIX.sub("", subject)).strip().lower()
+    return re.sub(r"\s+", " ", SUBJECT_PREFIX.sub("", subject)).strip().lower()
 
 
 def snippet(text: str) -> str:

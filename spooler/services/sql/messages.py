@@ -4,6 +4,7 @@ from django.db import connection
 from django.utils import timezone
 
 from mailsite.mailboxes.models import Message
+from mailsite.mailboxes.placement import placement
 
 # Every column of a message row, in one order.
 COLUMNS = [f for f in Message._meta.concrete_fields if not f.primary_key]
@@ -12,9 +13,12 @@ _DATETIMES = {f.attname for f in COLUMNS if f.get_internal_type() == "DateTimeFi
 
 
 def message_row(**values) -> dict:
-    """A message's column values by attname: the fields' defaults, fetched now, then `values`."""
+    """A message's column values by attname: the fields' defaults, fetched now, then `values`, then where it is
+    listed and how it sorts (mailboxes.placement) unless `values` says."""
     row = dict(_DEFAULTS)
     row["fetched_at"] = timezone.now()
+    row.update(placement(folder=values.get("folder", ""), date=values.get("date"), fetched_at=row["fetched_at"],
+                         sender=values.get("sender", ""), subject=values.get("subject", "")))
     row.update(values)
     return row
 
