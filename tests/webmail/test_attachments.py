@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from mailsite.webmail.views import attachment_disposition, download_type
+from mailsite.webmail.views.attachments import attachment_disposition, download_type
 from spooler.services.inbound.store import message_store
 from spooler.sessions import Attachment as Part
 from spooler.sessions import Email
