@@ -1,4 +1,9 @@
-"""A strict Content-Security-Policy on every page: mail is hostile input, and no page needs more."""
+"""A strict Content-Security-Policy on every page (mail is hostile input, and no page needs more), and the
+reader's time zone for the dates pages show."""
+import zoneinfo
+from urllib.parse import unquote
+
+from django.utils import timezone
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -13,3 +18,28 @@ def content_security_policy(get_response):
         return response
 
     return middleware
+
+
+TIME_ZONE_COOKIE = "tz"  # set by static/js/site.js from the browser's Intl time zone
+
+
+def user_time_zone(get_response):
+    """Activate the time zone the browser reported (an IANA name in a cookie); the site's default otherwise."""
+    def middleware(request):
+        zone = _zone(unquote(request.COOKIES.get(TIME_ZONE_COOKIE, "")))
+        if zone:
+            timezone.activate(zone)
+        else:
+            timezone.deactivate()
+        return get_response(request)
+
+    return middleware
+
+
+def _zone(name: str):
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "/_+-" for c in name):
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mailsite.middleware.content_security_policy",
+    "mailsite.middleware.user_time_zone",
 ]
 
 ROOT_URLCONF = "mailsite.urls"

@@ -97,6 +97,8 @@ class OutboxMessage(models.Model):
             models.Index(fields=["status", "created_at"], name="spooler_outbox_status_created"),
             models.Index(fields=["finished_at"], name="spooler_outbox_finished"),
             models.Index(fields=["id"], condition=models.Q(bounce_pending=True), name="spooler_outbox_bounce_owed"),
+            # A user's Outbox and Sent pages, newest first by keyset.
+            models.Index(fields=["user", "-id"], name="spooler_outbox_user"),
         ]
 
     def __str__(self):

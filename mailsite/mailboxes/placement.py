@@ -21,6 +21,9 @@ class Box(models.TextChoices):
     SPAM = "spam", "Spam"
     TRASH = "trash", "Trash"
     FOLDER = "folder", "Server folder"
+    # Deleted for good ("Empty Trash"): the row stays, its content dropped, so that a poll of a server that
+    # still has the message does not download it again (its identity is the row's).
+    DELETED = "deleted", "Deleted"
 
 
 def home_box(folder: str) -> str:

@@ -1,15 +1,13 @@
 """Reads for the webmail pages. Every query is scoped to the user."""
 from datetime import timedelta
 
-from django.db.models import Max
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
-from spooler.models import OutboxMessage
-
-LIST_DEFERRED = ("raw_compressed", "text", "html", "references", "defects")
+from mailsite.mailboxes.placement import Box
+from mailsite.webmail.listing import LIST_DEFERRED
 
 
 def account_list(*, user):
@@ -20,17 +18,9 @@ def account_get(*, user, account_id: int) -> MailAccount:
     return get_object_or_404(MailAccount, id=account_id, user=user)
 
 
-def message_list(*, user):
-    return Message.objects.filter(account__user=user).select_related("account").defer(*LIST_DEFERRED)
-
-
-def message_latest_id(*, user) -> int:
-    """The id of the user's newest stored message (0 if none): the inbox reloads its rows when it changes."""
-    return Message.objects.filter(account__user=user).aggregate(latest=Max("id"))["latest"] or 0
-
-
 def message_get(*, user, message_id: int) -> Message:
-    return get_object_or_404(Message.objects.select_related("account"), id=message_id, account__user=user)
+    return get_object_or_404(Message.objects.select_related("account").exclude(box=Box.DELETED), id=message_id,
+                             user=user)
 
 
 def message_conversation(*, user, message: Message):
@@ -38,8 +28,8 @@ def message_conversation(*, user, message: Message):
     if not message.conversation_id:
         return Message.objects.none()
     return (
-        Message.objects.filter(account__user=user, account_id=message.account_id, conversation_id=message.conversation_id)
-        .exclude(id=message.id)
+        Message.objects.filter(user=user, account_id=message.account_id, conversation_id=message.conversation_id)
+        .exclude(id=message.id).exclude(box=Box.DELETED)
         .defer(*LIST_DEFERRED)
         .order_by("date", "id")
     )
@@ -48,10 +38,6 @@ def message_conversation(*, user, message: Message):
 def attachment_get(*, user, attachment_id: int) -> Attachment:
     return get_object_or_404(Attachment.objects.select_related("message"), id=attachment_id,
                              message__account__user=user)
-
-
-def outbox_list(*, user):
-    return OutboxMessage.objects.filter(user=user)
 
 
 def account_status(account: MailAccount, *, now=None) -> dict:

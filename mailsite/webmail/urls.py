@@ -4,12 +4,17 @@ from mailsite.webmail.views import accounts, attachments, compose, mail, outbox
 
 app_name = "webmail"
 urlpatterns = [
-    path("", mail.inbox, name="inbox"),
-    path("rows/", mail.inbox_rows, name="inbox_rows"),
+    path("", mail.mailbox, name="inbox"),
+    path("box/<slug:box>/", mail.mailbox, name="box"),
+    path("folder/<path:folder>/", mail.mailbox, {"box": "folder"}, name="folder"),
+    path("rows/", mail.mailbox_rows, name="inbox_rows"),
+    path("messages/act/", mail.messages_act, name="act"),
     path("message/<int:message_id>/", mail.message_detail, name="message"),
     path("attachment/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path("compose/", compose.compose, name="compose"),
     path("outbox/", outbox.outbox, name="outbox"),
+    path("outbox/status/", outbox.outbox_status, name="outbox_status"),
+    path("outbox/<int:outbox_id>/", outbox.outbox_detail, name="outbox_message"),
     path("check/", accounts.check_now, name="check_now"),
     path("status/", accounts.account_status, name="status"),
     path("mail-accounts/", accounts.account_settings, name="accounts"),

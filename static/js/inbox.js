@@ -31,7 +31,9 @@
 
   async function refreshRows() {
     const rows = document.getElementById("message-rows");
-    const response = await fetch(rows.dataset.rowsUrl + window.location.search, {credentials: "same-origin"});
+    const url = new URL(rows.dataset.rowsUrl, window.location.href);
+    new URLSearchParams(window.location.search).forEach(function (value, name) { url.searchParams.set(name, value); });
+    const response = await fetch(url, {credentials: "same-origin"});
     if (!response.ok) return;
     const template = document.createElement("template");
     template.innerHTML = (await response.text()).trim();
@@ -57,7 +59,8 @@
         checkedFrom = null;
       }
       const rows = document.getElementById("message-rows");
-      if (rows && String(data.latest) !== rows.dataset.latest) await refreshRows();
+      // New mail shows on the list's first page; an older page keeps what it shows.
+      if (rows && rows.dataset.first === "1" && String(data.latest) !== rows.dataset.latest) await refreshRows();
     } catch (error) {
       // The next tick tries again; the page keeps what it shows.
     } finally {

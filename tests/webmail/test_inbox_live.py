@@ -55,7 +55,7 @@ def test_status_tells_the_newest_message(alice_client, alice, bob):
     first = store(alice, "one", "1")
     store(bob, "bob's", "1")
     data = status(alice_client)
-    assert data["latest"] == first.id and data["messages"] == 1
+    assert data["latest"] == first.id and "messages" not in data  # (no COUNT(*) on a request that repeats)
 
 
 def test_rows_fragment_is_the_inbox_rows_and_pager_only(alice_client, alice, bob):
@@ -71,10 +71,20 @@ def test_rows_fragment_is_the_inbox_rows_and_pager_only(alice_client, alice, bob
 def test_rows_fragment_pages_like_the_inbox(alice_client, alice):
     for n in range(55):
         store(alice, f"mail {n}", str(n))
-    first = alice_client.get(reverse("webmail:inbox_rows")).content.decode()
-    second = alice_client.get(reverse("webmail:inbox_rows") + "?page=2").content.decode()
+    first = alice_client.get(reverse("webmail:inbox_rows"))
+    cursor = first.context["page"].next_cursor
+    second = alice_client.get(reverse("webmail:inbox_rows"), {"after": cursor}).content.decode()
+    first = first.content.decode()
     assert first.count("<tr ") == 50 and second.count("<tr ") == 5
-    assert "Page 1 of 2" in first and "?page=2" in first and "Page 2 of 2" in second
+    assert 'rel="next">Older' in first and ">Newest<" in second and "Older" not in second
+    assert 'data-first="1"' in first and 'data-first="0"' in second
+
+
+def test_rows_fragment_of_another_box(alice_client, alice):
+    message = store(alice, "archived one", "1")
+    alice_client.post(reverse("webmail:act"), {"action": "archive", "ids": [message.id]})
+    assert "archived one" not in alice_client.get(reverse("webmail:inbox_rows")).content.decode()
+    assert "archived one" in alice_client.get(reverse("webmail:inbox_rows"), {"box": "archive"}).content.decode()
 
 
 def test_check_now_queues_a_forced_poll_per_account(alice_client, alice, monkeypatch):

@@ -84,7 +84,7 @@ def test_status_json_is_scoped(client, alice, bob):
     store(bob, b"Subject: b\r\n\r\nb\r\n")
     client.force_login(alice)
     data = client.get(reverse("webmail:status")).json()
-    assert data["messages"] == 0
+    assert data["latest"] == 0
     assert [a["address"] for a in data["accounts"]] == ["alice@example.test"]
 
 

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="message", name="box",
             field=models.CharField(choices=[("inbox", "Inbox"), ("archive", "Archive"), ("spam", "Spam"),
-                                            ("trash", "Trash"), ("folder", "Server folder")],
+                                            ("trash", "Trash"), ("folder", "Server folder"), ("deleted", "Deleted")],
                                    default="inbox", max_length=16),
         ),
         migrations.AddField(

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from mailsite.webmail import selectors, services
+from mailsite.webmail import listing, selectors, services
 from mailsite.webmail.forms import AccountSettingsForm
 
 
@@ -23,8 +23,7 @@ def account_status(request):
     accounts = selectors.account_list(user=request.user)
     return JsonResponse({
         "accounts": [selectors.account_status(a) for a in accounts],
-        "messages": selectors.message_list(user=request.user).count(),
-        "latest": selectors.message_latest_id(user=request.user),
+        "latest": listing.message_latest_id(user=request.user),
     })
 
 

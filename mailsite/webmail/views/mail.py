@@ -1,32 +1,87 @@
-"""The message list and the message page."""
-from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+"""The folders' message lists, the actions on them, and the message page."""
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
-from mailsite.webmail import selectors, services
+from mailsite.mailboxes.placement import Box
+from mailsite.webmail import listing, organize, selectors, services
 
-PAGE_SIZE = 50
-
-
-def _inbox_page(request):
-    return Paginator(selectors.message_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+BOX_TITLES = {Box.INBOX: "Inbox", Box.ARCHIVE: "Archive", Box.SPAM: "Spam", Box.TRASH: "Trash"}
 
 
-def inbox(request):
+def folders_context(request, *, box: str = "", folder: str = "") -> dict:
+    """What the folder pane shows: the user's boxes and the IMAP folders their accounts sync."""
     accounts = selectors.account_list(user=request.user)
-    return render(request, "webmail/inbox.html", {
-        "page": _inbox_page(request),
-        "statuses": [selectors.account_status(a) for a in accounts],
-        "latest": selectors.message_latest_id(user=request.user),
-    })
+    return {"boxes": BOX_TITLES.items(), "server_folders": listing.server_folders(accounts), "current_box": box,
+            "current_folder": folder}
+
+
+def _page(request, box: str, folder: str):
+    if box not in listing.FOLDER_BOXES and box != Box.FOLDER:
+        raise Http404("No such folder.")
+    return listing.message_page(user=request.user, box=box, folder=folder, sort=request.GET.get("sort", "date"),
+                                cursor=request.GET.get("after"))
+
+
+def mailbox(request, box: str = Box.INBOX, folder: str = ""):
+    """One folder's list: Inbox (with the accounts' poll status), Archive, Spam, Trash or an IMAP folder."""
+    page = _page(request, box, folder)
+    context = {
+        "page": page,
+        "title": folder if box == Box.FOLDER else BOX_TITLES[box],
+        "latest": listing.message_latest_id(user=request.user),
+        **folders_context(request, box=box, folder=folder),
+    }
+    if box == Box.INBOX:
+        context["statuses"] = [selectors.account_status(a) for a in selectors.account_list(user=request.user)]
+    return render(request, "webmail/mailbox.html", context)
 
 
 @require_GET
-def inbox_rows(request):
-    """The rows and the pager of an inbox page, server-rendered, for the inbox to swap in without reloading."""
-    return render(request, "webmail/_inbox_fragment.html", {
-        "page": _inbox_page(request), "latest": selectors.message_latest_id(user=request.user),
+def mailbox_rows(request):
+    """The rows and the pager of a list page (?box=&folder=&sort=&after=), server-rendered, for the page to swap
+    in without reloading."""
+    box, folder = request.GET.get("box", Box.INBOX), request.GET.get("folder", "")
+    return render(request, "webmail/_mailbox_fragment.html", {
+        "page": _page(request, box, folder), "latest": listing.message_latest_id(user=request.user),
     })
+
+
+@require_POST
+def messages_act(request):
+    """The list's and the message page's buttons: one action on the selected messages (ids), then back."""
+    action = request.POST.get("action", "")
+    if action not in organize.ACTIONS and action != "empty_trash":
+        return JsonResponse({"error": "unknown action"}, status=400)
+    if action == "empty_trash":
+        changed = organize.trash_empty(user=request.user)
+    else:
+        # A row's own button (its star) names its message in the URL; the toolbar acts on the ticked boxes.
+        ids = [request.GET["one"]] if "one" in request.GET else request.POST.getlist("ids")
+        changed = organize.messages_act(user=request.user, ids=ids, action=action)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"changed": changed})
+    if changed and action in ("archive", "trash", "spam", "inbox", "restore", "delete", "empty_trash"):
+        messages.info(request, _done_text(action, changed))
+    return redirect(_back(request))
+
+
+def _done_text(action: str, changed: int) -> str:
+    what = "1 message" if changed == 1 else f"{changed} messages"
+    return {"archive": f"{what} archived.", "trash": f"{what} moved to Trash.", "spam": f"{what} marked as spam.",
+            "inbox": f"{what} moved to Inbox.", "restore": f"{what} restored.",
+            "delete": f"{what} deleted.", "empty_trash": f"Trash emptied: {what} deleted for good."}[action]
+
+
+def _back(request) -> str:
+    """The page to return to: `next` if it is one of ours, else the inbox."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return "webmail:inbox"
 
 
 def message_detail(request, message_id: int):
@@ -36,4 +91,5 @@ def message_detail(request, message_id: int):
         "message": message,
         "attachments": message.attachments.all(),
         "conversation": selectors.message_conversation(user=request.user, message=message)[:50],
+        **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
     })
