@@ -6,8 +6,12 @@
   const rows = function () { return Array.from(document.querySelectorAll("#message-rows tr[data-message]")); };
   let current = -1, pendingG = false;
 
+  // A text field, a list box or an editable region takes the keys; a checkbox or a button does not (the list
+  // focuses the current row's checkbox).
+  const NOT_TYPING = ["checkbox", "radio", "button", "submit", "reset"];
   function typing(target) {
-    return target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']") !== null;
+    if (target.tagName === "INPUT") return !NOT_TYPING.includes(target.type);
+    return target.closest("textarea, select, [contenteditable=''], [contenteditable='true']") !== null;
   }
 
   function select(index) {

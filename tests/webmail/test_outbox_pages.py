@@ -27,7 +27,8 @@ def settle(row, **per_recipient):
 
 
 def test_outbox_holds_what_is_on_its_way_and_sent_what_is_settled(alice_client, alice):
-    waiting, done = send(alice, "waiting"), send(alice, "done")
+    send(alice, "waiting")
+    done = send(alice, "done")
     settle(done, **{"bob@example.test": ("sent", 250, "ok"), "carol@example.test": ("sent", 250, "ok")})
     outbox = alice_client.get(reverse("webmail:outbox")).content.decode()
     sent = alice_client.get(reverse("webmail:outbox"), {"view": "sent"}).content.decode()
