@@ -111,7 +111,7 @@ def test_first_sync_progress_is_shown_live(live_server, context, mail_sandbox, r
         status.filter(has_text="Checked just now, 300 new.").wait_for(timeout=30_000)
         assert page.evaluate("window.__notReloaded") is True
         assert page.locator("#message-rows tr").count() == 50  # the first page of the inbox
-        assert page.locator("#inbox-pager").inner_text().strip().startswith("Page 1 of 6")  # the pager came too
+        assert page.locator("#inbox-pager a[rel=next]").inner_text().strip() == "Older"  # the pager came too
         assert problems == []
     finally:
         slow.stop()
