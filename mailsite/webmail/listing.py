@@ -66,7 +66,7 @@ def message_page(*, user, box: str = Box.INBOX, folder: str = "", sort: str = "d
                  cursor: str | None = None) -> Page:
     sort = sort if sort in SORTS else "date"
     field, descending = SORTS[sort]
-    rows = box_rows(user=user, box=box, folder=folder).select_related("account").defer(*LIST_DEFERRED)
+    rows = box_rows(user=user, box=box, folder=folder).defer(*LIST_DEFERRED)
     after = parse_cursor(cursor, sort)
     if after is not None:
         key, id_ = after
