@@ -4,10 +4,18 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class OutgoingMail:
-    """A message written in the webmail. `sender` is the From field (MailAccount.from_header)."""
+    """A message written in the webmail. `sender` is the From field (MailAccount.from_header).
+
+    `bcc` goes into the envelope only, never into a header. `attachments` are (filename, content type, bytes).
+    `in_reply_to` and `references` are message ids ("<…@…>") of the message answered and its thread.
+    """
 
     sender: str
     to: list[str]
     cc: list[str] = dataclasses.field(default_factory=list)
     subject: str = ""
     text: str = ""
+    bcc: list[str] = dataclasses.field(default_factory=list)
+    attachments: list[tuple[str, str, bytes]] = dataclasses.field(default_factory=list)
+    in_reply_to: str = ""
+    references: list[str] = dataclasses.field(default_factory=list)

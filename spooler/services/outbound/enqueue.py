@@ -11,15 +11,60 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailsite.mailboxes.outgoing import OutgoingMail
-from spooler.models import OutboxBlob, OutboxBody, OutboxMessage, OutboxPart
+from spooler.models import OutboxBlob, OutboxBody, OutboxMessage, OutboxPart, OutboxStatus
 from spooler.services import broker
-from spooler.sessions import Email
+from spooler.sessions import Attachment, Email
+from spooler.sessions.headers import parse_addresses
 
 
-def outbox_send(*, mail: OutgoingMail, relay=None, user=None) -> OutboxMessage:
-    """Spool a message written in the webmail (see outbox_enqueue)."""
-    email = Email(sender=mail.sender, to=list(mail.to), cc=list(mail.cc), subject=mail.subject, text=mail.text)
-    return outbox_enqueue(email=email, relay=relay, user=user)
+def outbox_send(*, mail: OutgoingMail, relay=None, user=None, not_before=None) -> OutboxMessage:
+    """Spool a message written in the webmail (see outbox_enqueue). Bcc is in the envelope only."""
+    return outbox_enqueue(email=outgoing_email(mail), relay=relay, user=user, not_before=not_before)
+
+
+def outgoing_email(mail: OutgoingMail) -> Email:
+    """The builder's Email for a page's OutgoingMail (the webmail never imports spooler.sessions)."""
+    return Email(
+        sender=mail.sender, to=list(mail.to), cc=list(mail.cc), bcc=list(mail.bcc), subject=mail.subject,
+        text=mail.text, in_reply_to=mail.in_reply_to or None, references=list(mail.references),
+        attachments=[Attachment(filename=name, content_type=ctype, data=bytes(data))
+                     for name, ctype, data in mail.attachments],
+    )
+
+
+def outbox_recall(*, user, outbox_id: int) -> tuple[OutboxMessage, OutgoingMail] | None:
+    """Undo send: cancel the user's row if it still waits for its first attempt, and give back what it held.
+
+    None when it is not the user's, or already claimed, tried or sent: a conditional UPDATE, so a worker that
+    claims the row at the same moment either sends it or finds it cancelled, never both.
+    """
+    row = OutboxMessage.objects.filter(id=outbox_id, user=user).first()
+    if row is None:
+        return None
+    cancelled = OutboxMessage.objects.filter(
+        id=row.id, user=user, status=OutboxStatus.QUEUED, attempts=0
+    ).update(status=OutboxStatus.CANCELLED, finished_at=timezone.now())
+    if not cancelled:
+        return None
+    return row, outgoing_from_raw(outbox_raw(row), sender=row.envelope_from, recipients=row.recipients)
+
+
+def outgoing_from_raw(raw: bytes, *, sender: str, recipients: list[str]) -> OutgoingMail:
+    """The OutgoingMail a spooled message was built from (Bcc: the envelope's recipients not in To or Cc)."""
+    email = Email.parse(raw)
+
+    def plain(values):
+        return [addr for value in values for _name, addr in parse_addresses(value) if addr]
+
+    to, cc = plain(email.to), plain(email.cc)
+    shown = {a.lower() for a in to + cc}
+    text = email.text.replace("\r\n", "\n")
+    return OutgoingMail(
+        sender=sender, to=to, cc=cc, bcc=[r for r in recipients if r.lower() not in shown],
+        subject=email.subject or "", text=text[:-1] if text.endswith("\n") else text,
+        attachments=[(a.filename or "attachment", a.content_type, a.data) for a in email.attachments],
+        in_reply_to=email.in_reply_to or "", references=list(email.references),
+    )
 
 
 def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, priority: int = 0) -> OutboxMessage:
@@ -30,6 +75,7 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
     raw = email.to_bytes()
     now = timezone.now()
     stored, cuts = _cut_large_parts(raw)
+    due = max(not_before, now) if not_before else now  # (a message sent later lives its lifetime from then)
     row = OutboxMessage(
         user=user,
         relay=relay,
@@ -39,8 +85,8 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         subject=(email.subject or "")[:998],
         priority=priority,
         not_before=not_before,
-        next_attempt_at=max(not_before, now) if not_before else now,
-        expires_at=now + timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS),
+        next_attempt_at=due,
+        expires_at=due + timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS),
         created_at=now,
     )
     with transaction.atomic(savepoint=False):  # (inside the page's transaction a savepoint would only cost)
