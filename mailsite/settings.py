@@ -220,6 +220,14 @@ MAIL_TIMEOUT = env.float("MAIL_TIMEOUT", default=30.0)
 # Attachments of fetched mail, stored once per content hash through Django's default storage (never served directly).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
+# --- Writing mail (the compose page).
+# The attachments of one message together; over it, an error beside the field and nothing queued.
+COMPOSE_MAX_ATTACHMENT_BYTES = env.int("COMPOSE_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024)
+# A sent message waits this long in the spool, so that "Undo" really stops it. 0: no undo.
+UNDO_SEND_SECONDS = env.int("UNDO_SEND_SECONDS", default=10)
+# A draft's fields together (drafts are saved as typed, but not without bound).
+DRAFT_MAX_BYTES = env.int("DRAFT_MAX_BYTES", default=1024 * 1024)
+
 # --- Dev mail sandbox (manage.py devmail): aiosmtpd + a private Dovecot under var/.
 DEVMAIL_DIR = env.path("DEVMAIL_DIR", default=VAR_DIR / "devmail")
 DEVMAIL_DOMAIN = env("DEVMAIL_DOMAIN", default="example.test")

@@ -82,6 +82,9 @@ class MailAccount(models.Model):
     sync_done = models.PositiveIntegerField(default=0)
     sync_total = models.PositiveIntegerField(default=0)
 
+    # Put under new messages written from this account, after the "-- " line (RFC 3676 4.3).
+    signature = models.TextField(blank=True, max_length=2000)
+
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -209,3 +212,27 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.safe_filename
+
+
+class Draft(models.Model):
+    """A message being written, kept as typed: nothing validated but line breaks in header fields and sizes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    account = models.ForeignKey(MailAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="drafts")
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    text = models.TextField(blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    # A message of the user's to forward as an attachment (message/rfc822) when the draft is sent.
+    forward_attached = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="draft_list")]
+
+    def __str__(self):
+        return self.subject or "(no subject)"
