@@ -1,6 +1,12 @@
 """Forms only validate. Header values never carry line breaks or control characters (no header injection)."""
+import re
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
 from mailsite.mailboxes.models import Protocol, Security
 from mailsite.webmail.validators import no_line_breaks, one_header_line
@@ -37,16 +43,67 @@ class AddressListField(forms.CharField):
         return addresses
 
 
+_MSG_ID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$")
+_FILENAME_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_ATTACHMENTS = 50
+MAX_REFERENCES = 50
+SEND_LATER_MAX_DAYS = 365
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files from one <input type=file multiple>: a list of uploads, maybe empty."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        if len(files) > MAX_ATTACHMENTS:
+            raise ValidationError(f"At most {MAX_ATTACHMENTS} attachments.")
+        return [super(AttachmentsField, self).clean(one, initial) for one in files]
+
+
+def attachment_parts(files) -> list[tuple[str, str, object]]:
+    """(filename, content type, upload) of each upload: the name on one line (a browser may send anything there),
+    a content type the builder can write (a multipart or message type from the browser is sent as bytes)."""
+    parts = []
+    for upload in files:
+        name = " ".join(_FILENAME_CONTROLS.sub(" ", upload.name or "").split())[:200] or "attachment"
+        ctype = (upload.content_type or "").lower()
+        if not _CONTENT_TYPE.match(ctype) or ctype.split("/")[0] in ("multipart", "message"):
+            ctype = "application/octet-stream"
+        parts.append((name, ctype, upload))
+    return parts
+
+
 class ComposeForm(forms.Form):
     account = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
-    to = AddressListField(label="To", help_text="Separate addresses with commas.")
+    to = AddressListField(label="To", required=False, help_text="Separate addresses with commas.")
     cc = AddressListField(label="Cc", required=False)
+    bcc = AddressListField(label="Bcc", required=False, help_text="Not shown to the other recipients.")
     subject = forms.CharField(max_length=900, required=False, strip=False, validators=[one_header_line])
     text = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 14}), required=False, strip=False)
+    attachments = AttachmentsField(label="Attachments", required=False, allow_empty_file=True)
+    send_at = forms.DateTimeField(
+        label="Send later", required=False, help_text="Empty: now. In your time zone.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    # Carried by the page: the draft this is, the message answered, the one forwarded as an attachment.
+    draft = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    in_reply_to = forms.CharField(required=False, max_length=998, widget=forms.HiddenInput,
+                                  validators=[one_header_line])
+    references = forms.CharField(required=False, max_length=998 * 4, widget=forms.HiddenInput,
+                                 validators=[one_header_line])
+    forward_attached = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, accounts, **kwargs):
+    def __init__(self, *args, accounts, uploads_over_limit: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts
+        self.uploads_over_limit = uploads_over_limit  # (the upload handler stopped storing them)
 
     def clean_account(self):
         account = self.cleaned_data["account"]
@@ -59,6 +116,49 @@ class ComposeForm(forms.Form):
     def clean_subject(self):
         # TAB is folding white space: legal, but never meant in a subject; it becomes a space.
         return self.cleaned_data["subject"].replace("\t", " ").strip(" ")
+
+    def clean_attachments(self):
+        files = self.cleaned_data["attachments"]
+        total, limit = sum(f.size for f in files), settings.COMPOSE_MAX_ATTACHMENT_BYTES
+        if self.uploads_over_limit:
+            raise ValidationError(f"Attachments may be {filesizeformat(limit)} together; these are more. "
+                                  "Nothing was sent.")
+        if total > limit:
+            raise ValidationError(f"Attachments may be {filesizeformat(limit)} together; these are "
+                                  f"{filesizeformat(total)}. Nothing was sent.")
+        return files
+
+    def clean_send_at(self):
+        when = self.cleaned_data["send_at"]
+        if when is None:
+            return None
+        now = timezone.now()
+        if when <= now:
+            shown = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
+            raise ValidationError(f"This time is in the past (it is now {shown}, {timezone.get_current_timezone_name()}).")
+        if when > now + timedelta(days=SEND_LATER_MAX_DAYS):
+            raise ValidationError(f"At most {SEND_LATER_MAX_DAYS} days ahead.")
+        return when
+
+    def clean_in_reply_to(self):
+        value = self.cleaned_data["in_reply_to"].strip()
+        if value and not _MSG_ID.fullmatch(value):
+            raise ValidationError("This is not a message id.")
+        return value
+
+    def clean_references(self):
+        value = self.cleaned_data["references"]
+        ids = _MSG_ID.findall(value)
+        if "".join(ids) != "".join(value.split()) or len(ids) > MAX_REFERENCES:
+            raise ValidationError("These are not message ids.")
+        return ids
+
+    def clean(self):
+        data = super().clean()
+        # To may be left empty only for a message sent to Bcc recipients alone.
+        if "to" not in self.errors and not data.get("to") and not data.get("bcc"):
+            self.add_error("to", "Enter at least one address.")
+        return data
 
 
 MAX_FOLDERS = 20
@@ -93,6 +193,10 @@ class AccountSettingsForm(forms.Form):
         label="IMAP folders", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, e.g. INBOX. Empty: INBOX. POP3 always reads the inbox only.",
     )
+    signature = forms.CharField(
+        label="Signature", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='Put under new messages from this account, after a "-- " line.',
+    )
 
     @classmethod
     def for_account(cls, account, data=None):
@@ -105,6 +209,7 @@ class AccountSettingsForm(forms.Form):
             "delete_after_download": account.delete_after_download,
             "delete_after_days": account.delete_after_days,
             "imap_folders": "\n".join(account.imap_folders or []),
+            "signature": account.signature,
         }
         return cls(data, initial=initial)
 
@@ -142,4 +247,5 @@ class AccountSettingsForm(forms.Form):
             "delete_after_days": data.get("delete_after_days"),
             "imap_folders": data["imap_folders"],
             "new_password": data.get("new_password") or "",
+            "signature": data.get("signature", "").replace("\r\n", "\n").replace("\x00", ""),
         }

@@ -8,10 +8,14 @@ from spooler.services.broker import accounts_poll_request
 from spooler.services.outbound.enqueue import outbox_send
 
 
-def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str) -> OutboxMessage:
-    mail = OutgoingMail(sender=account.from_header, to=to, cc=cc, subject=subject, text=text)
+def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str,
+                 bcc: list[str] = (), attachments=(), in_reply_to: str = "", references: list[str] = (),
+                 not_before=None) -> OutboxMessage:
+    """Spool a written message. `attachments`: (filename, content type, bytes); Bcc goes in the envelope only."""
+    mail = OutgoingMail(sender=account.from_header, to=to, cc=cc, subject=subject, text=text, bcc=list(bcc),
+                        attachments=list(attachments), in_reply_to=in_reply_to, references=list(references))
     with transaction.atomic():
-        return outbox_send(mail=mail, relay=account, user=user)
+        return outbox_send(mail=mail, relay=account, user=user, not_before=not_before)
 
 
 def message_mark_seen(*, message: Message) -> None:
@@ -31,6 +35,7 @@ def accounts_check_now(*, user) -> int:
 SETTINGS_FIELDS = (
     "incoming_protocol", "incoming_security", "incoming_port", "incoming_username",
     "poll_interval", "delete_after_download", "delete_after_days", "imap_folders",
+    "signature",
 )
 
 

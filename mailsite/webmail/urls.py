@@ -1,6 +1,7 @@
 from django.urls import path
 
 from mailsite.webmail.views import accounts, attachments, compose, mail, outbox
+from mailsite.webmail.views import drafts
 
 app_name = "webmail"
 urlpatterns = [
@@ -12,6 +13,10 @@ urlpatterns = [
     path("message/<int:message_id>/", mail.message_detail, name="message"),
     path("attachment/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path("compose/", compose.compose, name="compose"),
+    path("compose/undo/", compose.compose_undo, name="compose_undo"),
+    path("drafts/", drafts.draft_list, name="drafts"),
+    path("drafts/save/", drafts.draft_save, name="draft_save"),
+    path("drafts/<int:draft_id>/delete/", drafts.draft_delete, name="draft_delete"),
     path("outbox/", outbox.outbox, name="outbox"),
     path("outbox/status/", outbox.outbox_status, name="outbox_status"),
     path("outbox/<int:outbox_id>/", outbox.outbox_detail, name="outbox_message"),

@@ -202,6 +202,7 @@ def test_an_account_whose_address_cannot_send_is_an_error_beside_from(alice_clie
 def test_what_compose_accepts_reaches_a_real_smtp_server_as_typed(alice_client, alice, smtp_server, settings):
     """Form → service → spool row → PipeliningSession → aiosmtpd: MAIL FROM, RCPT TO and the To/Cc headers."""
     settings.SPOOL_WAKE_COALESCE_SECONDS = 0
+    settings.UNDO_SEND_SECONDS = 0  # (sent at once: no undo window to wait for)
     server = smtp_server()
     account = alice.mail_accounts.get()
     MailAccount.objects.filter(id=account.id).update(display_name="Doe, John", smtp_port=server.port)

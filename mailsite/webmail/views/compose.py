@@ -1,19 +1,67 @@
-"""Writing mail: the compose form writes an outbox row through the services; the spool sends it."""
+"""Writing mail: the compose form writes an outbox row through the services; the spool sends it. A sent message
+waits UNDO_SEND_SECONDS in the spool, and the page after sending offers to take it back."""
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
 
-from mailsite.webmail import selectors, services
+from mailsite.webmail import selectors
+from mailsite.webmail.compose import prefill, send
+from mailsite.webmail.compose.uploads import CappedUploadHandler
 from mailsite.webmail.forms import ComposeForm
 
+UNDO_SESSION_KEY = "undo_send"
 
+
+@csrf_exempt  # only so that the upload handler is in place before the CSRF check reads the body: checked below
 def compose(request):
+    cap = CappedUploadHandler(request, limit=settings.COMPOSE_MAX_ATTACHMENT_BYTES)
+    request.upload_handlers.insert(0, cap)
+    return _compose(request, cap)
+
+
+@csrf_protect
+def _compose(request, cap: CappedUploadHandler):
     accounts = selectors.account_list(user=request.user)
-    form = ComposeForm(request.POST or None, accounts=accounts)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        services.compose_send(
-            user=request.user, account=data["account"], to=data["to"], cc=data["cc"], subject=data["subject"], text=data["text"]
-        )
-        messages.success(request, "Your message is queued for delivery.")
+    extra = {}
+    if request.method == "POST":
+        form = ComposeForm(request.POST, request.FILES, accounts=accounts, uploads_over_limit=cap.over)
+        if form.is_valid():
+            try:
+                row = send.compose_submit(user=request.user, data=form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error("attachments", exc)
+            else:
+                request.session[UNDO_SESSION_KEY] = row.id
+                when = form.cleaned_data.get("send_at")
+                text = f"Scheduled for {timezone.localtime(when):%Y-%m-%d %H:%M}." if when else "Sent."
+                messages.success(request, text, extra_tags="undo-send")
+                return redirect("webmail:outbox")
+    else:
+        initial, extra = prefill.compose_initial(user=request.user, query=request.GET, accounts=accounts)
+        form = ComposeForm(initial=initial, accounts=accounts)
+    return render(request, "webmail/compose.html", {
+        "form": form, "has_accounts": accounts.exists(), "signatures": {a.id: a.signature for a in accounts},
+        **extra,
+    })
+
+
+@require_POST
+def compose_undo(request):
+    """Take back a message just sent (if it is still waiting in the spool), and open it again as a draft."""
+    try:
+        outbox_id = int(request.POST.get("outbox", ""))
+    except ValueError:
+        outbox_id = 0
+    draft = send.compose_undo(user=request.user, outbox_id=outbox_id) if outbox_id > 0 else None
+    if request.session.get(UNDO_SESSION_KEY) == outbox_id:
+        del request.session[UNDO_SESSION_KEY]
+    if draft is None:
+        messages.error(request, "Too late to undo: the message is already on its way.")
         return redirect("webmail:outbox")
-    return render(request, "webmail/compose.html", {"form": form, "has_accounts": accounts.exists()})
+    messages.info(request, "Not sent. Your message is back here as a draft.")
+    return redirect(reverse("webmail:compose") + f"?draft={draft.id}")
