@@ -236,3 +236,19 @@ class Draft(models.Model):
 
     def __str__(self):
         return self.subject or "(no subject)"
+
+
+class DraftAttachment(models.Model):
+    """A file kept with a draft: the attachments of a message taken back from the spool (undo send)."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.filename

@@ -88,6 +88,8 @@ class ComposeForm(forms.Form):
     subject = forms.CharField(max_length=900, required=False, strip=False, validators=[one_header_line])
     text = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 14}), required=False, strip=False)
     attachments = AttachmentsField(label="Attachments", required=False, allow_empty_file=True)
+    keep = forms.TypedMultipleChoiceField(label="Kept attachments", required=False, coerce=int,
+                                          widget=forms.CheckboxSelectMultiple)
     send_at = forms.DateTimeField(
         label="Send later", required=False, help_text="Empty: now. In your time zone.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -100,9 +102,14 @@ class ComposeForm(forms.Form):
                                  validators=[one_header_line])
     forward_attached = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, accounts, uploads_over_limit: bool = False, **kwargs):
+    def __init__(self, *args, accounts, uploads_over_limit: bool = False, kept=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts
+        if kept:  # files kept with the draft (undo send): sent again unless unticked
+            self.fields["keep"].choices = [(a.id, f"{a.filename} ({filesizeformat(a.size)})") for a in kept]
+            self.fields["keep"].initial = [a.id for a in kept]
+        else:
+            del self.fields["keep"]
         self.uploads_over_limit = uploads_over_limit  # (the upload handler stopped storing them)
 
     def clean_account(self):

@@ -296,3 +296,36 @@ def test_the_signature_is_set_in_the_account_settings(alice_client, alice):
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.signature == "Alice\nPhone 123"
+
+
+def test_undo_keeps_the_attachments_and_sends_those_still_ticked(alice_client, alice, settings):
+    settings.UNDO_SEND_SECONDS = 10
+    files = [SimpleUploadedFile("one.txt", b"one", content_type="text/plain"),
+             SimpleUploadedFile("two.pdf", b"%PDF-1.4 two", content_type="application/pdf")]
+    post(alice_client, alice.mail_accounts.get(), subject="With files", attachments=files)
+    row = OutboxMessage.objects.get()
+    location = alice_client.post(reverse("webmail:compose_undo"), {"outbox": row.id})["Location"]
+    draft = alice.drafts.get()
+    assert [(a.filename, a.content_type, bytes(a.data)) for a in draft.attachments.all()] == [
+        ("one.txt", "text/plain", b"one"), ("two.pdf", "application/pdf", b"%PDF-1.4 two")]
+    page = alice_client.get(location).content.decode()
+    one, two = draft.attachments.all()
+    assert f'name="keep" value="{one.id}"' in page and "one.txt (3\xa0bytes)" in page and "checked" in page
+    response = post(alice_client, alice.mail_accounts.get(), subject="With files", draft=draft.id, keep=[two.id])
+    assert response.status_code == 302
+    sent = OutboxMessage.objects.exclude(id=row.id).get()
+    assert [(p.get_filename(), p.get_content()) for p in parsed(sent).iter_attachments()] == [
+        ("two.pdf", b"%PDF-1.4 two")]
+    assert not alice.drafts.exists()
+
+
+def test_kept_attachments_of_another_users_draft_cannot_be_sent(alice_client, alice, bob):
+    from mailsite.mailboxes.models import Draft, DraftAttachment
+
+    theirs = Draft.objects.create(user=bob, subject="Bob's")
+    secret = DraftAttachment.objects.create(draft=theirs, filename="secret.txt", content_type="text/plain",
+                                            data=b"secret", size=6)
+    response = post(alice_client, alice.mail_accounts.get(), draft=theirs.id, keep=[secret.id])
+    row = OutboxMessage.objects.first()
+    assert response.status_code == 302 and b"secret" not in outbox_raw(row).split(b"\r\n\r\n", 1)[1]
+    assert Draft.objects.filter(id=theirs.id).exists()  # and bob's draft is not deleted by alice's send

@@ -40,4 +40,17 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="draft", index=models.Index(fields=["user", "-updated_at"], name="draft_list"),
         ),
+        migrations.CreateModel(
+            name="DraftAttachment",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("filename", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=255)),
+                ("data", models.BinaryField()),
+                ("size", models.PositiveIntegerField()),
+                ("draft", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="attachments",
+                                            to="mailboxes.draft")),
+            ],
+            options={"ordering": ["id"]},
+        ),
     ]

@@ -6,7 +6,7 @@ import re
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 
-from mailsite.mailboxes.models import Draft, MailAccount, Message
+from mailsite.mailboxes.models import Draft, DraftAttachment, MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
 
 HEADER_FIELDS = ("to", "cc", "bcc", "subject", "in_reply_to", "references")
@@ -84,7 +84,26 @@ def draft_from_outgoing(*, user, account: MailAccount | None, mail: OutgoingMail
               "references": " ".join(mail.references)}
     draft = Draft(user=user, account=account, **draft_fields(values, capped=False))  # (it was sendable)
     draft.save()
+    DraftAttachment.objects.bulk_create([
+        DraftAttachment(draft=draft, filename=name[:255], content_type=ctype[:255], data=data, size=len(data))
+        for name, ctype, data in mail.attachments
+    ])
     return draft
+
+
+def draft_attachments(*, user, draft_id) -> list[DraftAttachment]:
+    """The files kept with the user's draft (none for another user's draft or no draft)."""
+    try:
+        draft_id = int(draft_id)
+    except (TypeError, ValueError):
+        return []
+    return list(DraftAttachment.objects.filter(draft__user=user, draft_id=draft_id).defer("data"))
+
+
+def draft_attachment_parts(*, user, draft_id: int, ids) -> list[tuple[str, str, bytes]]:
+    """(filename, content type, bytes) of the kept files chosen, the user's own only."""
+    rows = DraftAttachment.objects.filter(draft__user=user, draft_id=draft_id, id__in=list(ids))
+    return [(row.filename, row.content_type, bytes(row.data)) for row in rows]
 
 
 def draft_initial(draft: Draft) -> dict:

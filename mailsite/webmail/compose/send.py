@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from mailsite.webmail import selectors, services
 from mailsite.webmail.compose import replies
-from mailsite.webmail.compose.drafts import draft_delete, draft_from_outgoing
+from mailsite.webmail.compose.drafts import draft_attachment_parts, draft_delete, draft_from_outgoing
 from mailsite.webmail.forms import attachment_parts
 from spooler.models import OutboxMessage
 from spooler.services.outbound.enqueue import outbox_recall
@@ -29,6 +29,8 @@ def compose_submit(*, user, data: dict) -> OutboxMessage:
     """Spool what the (valid) compose form holds; its draft, if any, is removed. Raises ValidationError (for the
     attachments field) when a message forwarded as an attachment takes the attachments over the limit."""
     files = [(name, ctype, upload.read()) for name, ctype, upload in attachment_parts(data.get("attachments") or [])]
+    if data.get("draft") and data.get("keep"):
+        files[:0] = draft_attachment_parts(user=user, draft_id=data["draft"], ids=data["keep"])
     if data.get("forward_attached"):
         message = selectors.message_get(user=user, message_id=data["forward_attached"])
         files.insert(0, (replies.attachment_name(message.subject), "message/rfc822", message.raw))

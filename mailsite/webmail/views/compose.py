@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from mailsite.webmail import selectors
 from mailsite.webmail.compose import prefill, send
+from mailsite.webmail.compose.drafts import draft_attachments
 from mailsite.webmail.compose.uploads import CappedUploadHandler
 from mailsite.webmail.forms import ComposeForm
 
@@ -29,7 +30,8 @@ def _compose(request, cap: CappedUploadHandler):
     accounts = selectors.account_list(user=request.user)
     extra = {}
     if request.method == "POST":
-        form = ComposeForm(request.POST, request.FILES, accounts=accounts, uploads_over_limit=cap.over)
+        kept = draft_attachments(user=request.user, draft_id=request.POST.get("draft"))
+        form = ComposeForm(request.POST, request.FILES, accounts=accounts, uploads_over_limit=cap.over, kept=kept)
         if form.is_valid():
             try:
                 row = send.compose_submit(user=request.user, data=form.cleaned_data)
@@ -43,7 +45,8 @@ def _compose(request, cap: CappedUploadHandler):
                 return redirect("webmail:outbox")
     else:
         initial, extra = prefill.compose_initial(user=request.user, query=request.GET, accounts=accounts)
-        form = ComposeForm(initial=initial, accounts=accounts)
+        kept = draft_attachments(user=request.user, draft_id=initial.get("draft"))
+        form = ComposeForm(initial=initial, accounts=accounts, kept=kept)
     return render(request, "webmail/compose.html", {
         "form": form, "has_accounts": accounts.exists(), "signatures": {a.id: a.signature for a in accounts},
         **extra,
