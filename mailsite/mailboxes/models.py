@@ -252,3 +252,23 @@ class DraftAttachment(models.Model):
 
     def __str__(self):
         return self.filename
+
+
+class Contact(models.Model):
+    """An address the user wrote to or got mail from, or added. Removing one hides it, so that it is not
+    collected again from the same mail."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contacts")
+    address = models.CharField(max_length=320)
+    name = models.CharField(max_length=200, blank=True)
+    hidden = models.BooleanField(default=False)
+    # The received message it was collected from: the user's newest such id is how far collection got.
+    source_message_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [models.UniqueConstraint(fields=["user", "address"], name="contact_unique_address")]
+
+    def __str__(self):
+        return self.address

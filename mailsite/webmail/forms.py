@@ -19,6 +19,11 @@ def _shown(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _address_input():
+    # Suggestions from the user's contacts (the compose page's <datalist>); the browser's own would repeat them.
+    return forms.TextInput(attrs={"list": "contact-addresses", "autocomplete": "off"})
+
+
 class AddressListField(forms.CharField):
     """A list of e-mail addresses separated by commas or semicolons, cleaned to the addresses as they are sent.
 
@@ -82,9 +87,11 @@ def attachment_parts(files) -> list[tuple[str, str, object]]:
 
 class ComposeForm(forms.Form):
     account = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
-    to = AddressListField(label="To", required=False, help_text="Separate addresses with commas.")
-    cc = AddressListField(label="Cc", required=False)
-    bcc = AddressListField(label="Bcc", required=False, help_text="Not shown to the other recipients.")
+    to = AddressListField(label="To", required=False, help_text="Separate addresses with commas.",
+                          widget=_address_input())
+    cc = AddressListField(label="Cc", required=False, widget=_address_input())
+    bcc = AddressListField(label="Bcc", required=False, help_text="Not shown to the other recipients.",
+                           widget=_address_input())
     subject = forms.CharField(max_length=900, required=False, strip=False, validators=[one_header_line])
     text = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 14}), required=False, strip=False)
     attachments = AttachmentsField(label="Attachments", required=False, allow_empty_file=True)
@@ -166,6 +173,19 @@ class ComposeForm(forms.Form):
         if "to" not in self.errors and not data.get("to") and not data.get("bcc"):
             self.add_error("to", "Enter at least one address.")
         return data
+
+
+class ContactForm(forms.Form):
+    address = forms.CharField(label="Address", max_length=320)
+    name = forms.CharField(label="Name", max_length=200, required=False, validators=[one_header_line])
+
+    def clean_address(self):
+        value = self.cleaned_data["address"]
+        one_header_line(value)
+        try:
+            return address_parse(value.strip())
+        except AddressError as exc:
+            raise ValidationError(f"“{_shown(value)}” is not a valid e-mail address: it {exc}.") from None
 
 
 MAX_FOLDERS = 20

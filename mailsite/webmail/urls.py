@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mailsite.webmail.views import accounts, attachments, compose, mail, outbox
-from mailsite.webmail.views import drafts
+from mailsite.webmail.views import contacts, drafts
 
 app_name = "webmail"
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     path("drafts/", drafts.draft_list, name="drafts"),
     path("drafts/save/", drafts.draft_save, name="draft_save"),
     path("drafts/<int:draft_id>/delete/", drafts.draft_delete, name="draft_delete"),
+    path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/<int:contact_id>/remove/", contacts.contact_remove, name="contact_remove"),
     path("outbox/", outbox.outbox, name="outbox"),
     path("outbox/status/", outbox.outbox_status, name="outbox_status"),
     path("outbox/<int:outbox_id>/", outbox.outbox_detail, name="outbox_message"),

@@ -81,3 +81,26 @@
     });
   }
 })();
+
+// Contacts as suggestions for each address of a list: a datalist suggests whole values, so each suggestion is
+// what is typed before the last comma followed by a contact's address.
+(function () {
+  "use strict";
+  const list = document.getElementById("contact-addresses");
+  if (!list) return;
+  const addresses = Array.from(list.options, function (option) { return option.value; });
+  const MAX = 20;
+  document.querySelectorAll('input[list="contact-addresses"]').forEach(function (input) {
+    input.addEventListener("input", function () {
+      const cut = Math.max(input.value.lastIndexOf(","), input.value.lastIndexOf(";"));
+      const head = cut >= 0 ? input.value.slice(0, cut + 1) + " " : "";
+      const typed = input.value.slice(cut + 1).trim().toLowerCase();
+      const found = typed ? addresses.filter(function (a) { return a.toLowerCase().includes(typed); }) : addresses;
+      list.replaceChildren(...found.slice(0, MAX).map(function (address) {
+        const option = document.createElement("option");
+        option.value = head + address;
+        return option;
+      }));
+    });
+  });
+})();

@@ -59,3 +59,17 @@ def test_two_files_sent_then_undone_back_into_compose(live_server, browser_conte
     assert page.locator("#id_subject").input_value() == "With files"
     assert page.locator("#id_text").input_value() == "See attached"
     assert not Draft.objects.filter(user=alice).exclude(subject="With files").exists()
+
+
+def test_contacts_are_suggested_for_each_address_of_a_list(live_server, browser_context):
+    from mailsite.mailboxes.models import Contact
+
+    alice = make_user("alice")
+    Contact.objects.create(user=alice, address="eve@example.test")
+    Contact.objects.create(user=alice, address="frank@example.test")
+    login(browser_context, live_server, alice)
+    page = browser_context.new_page()
+    page.goto(f"{live_server.url}/compose/")
+    page.locator("#id_cc").press_sequentially("bob@example.test, ev")
+    options = page.eval_on_selector_all("#contact-addresses option", "options => options.map(o => o.value)")
+    assert options == ["bob@example.test, eve@example.test"]

@@ -53,4 +53,22 @@ class Migration(migrations.Migration):
             ],
             options={"ordering": ["id"]},
         ),
+        migrations.CreateModel(
+            name="Contact",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("address", models.CharField(max_length=320)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("hidden", models.BooleanField(default=False)),
+                ("source_message_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="contacts",
+                                           to=settings.AUTH_USER_MODEL)),
+            ],
+            options={"ordering": ["address"]},
+        ),
+        migrations.AddConstraint(
+            model_name="contact",
+            constraint=models.UniqueConstraint(fields=("user", "address"), name="contact_unique_address"),
+        ),
     ]

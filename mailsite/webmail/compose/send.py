@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from mailsite.webmail import selectors, services
 from mailsite.webmail.compose import replies
+from mailsite.webmail.compose.contacts import contacts_note
 from mailsite.webmail.compose.drafts import draft_attachment_parts, draft_delete, draft_from_outgoing
 from mailsite.webmail.forms import attachment_parts
 from spooler.models import OutboxMessage
@@ -46,6 +47,7 @@ def compose_submit(*, user, data: dict) -> OutboxMessage:
         )
         if data.get("draft"):
             draft_delete(user=user, draft_id=data["draft"])
+        contacts_note(user=user, addresses=[*data["to"], *data["cc"], *data["bcc"]])
     return row
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from mailsite.webmail import selectors
-from mailsite.webmail.compose import prefill, send
+from mailsite.webmail.compose import contacts, prefill, send
 from mailsite.webmail.compose.drafts import draft_attachments
 from mailsite.webmail.compose.uploads import CappedUploadHandler
 from mailsite.webmail.forms import ComposeForm
@@ -49,6 +49,7 @@ def _compose(request, cap: CappedUploadHandler):
         form = ComposeForm(initial=initial, accounts=accounts, kept=kept)
     return render(request, "webmail/compose.html", {
         "form": form, "has_accounts": accounts.exists(), "signatures": {a.id: a.signature for a in accounts},
+        "suggestions": contacts.contact_suggestions(user=request.user),
         **extra,
     })
 
