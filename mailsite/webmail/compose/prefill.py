@@ -10,7 +10,8 @@ from mailsite.webmail.compose.drafts import draft_get, draft_initial
 MODES = ("reply", "reply_all", "forward", "forward_attached")
 
 
-def _message_id(value) -> int | None:
+def positive_id(value) -> int | None:
+    """A row id from a query or form value; None for anything else."""
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -20,13 +21,13 @@ def _message_id(value) -> int | None:
 
 def compose_initial(*, user, query, accounts) -> tuple[dict, dict]:
     """(the form's initial values, what else the page shows) for the compose page's query string."""
-    draft_id = _message_id(query.get("draft"))
+    draft_id = positive_id(query.get("draft"))
     if draft_id:
         draft = draft_get(user=user, draft_id=draft_id)
         attached = draft.forward_attached
         return draft_initial(draft), ({"forwarded": _forwarded(attached)} if attached else {})
     for mode in MODES:
-        message_id = _message_id(query.get(mode))
+        message_id = positive_id(query.get(mode))
         if message_id:
             message = selectors.message_get(user=user, message_id=message_id)
             return _answer(mode, message, user=user, accounts=accounts)

@@ -5,14 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mailsite.webmail.compose import drafts
-
-
-def _id(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+from mailsite.webmail.compose.prefill import positive_id
 
 
 def draft_list(request):
@@ -23,7 +16,7 @@ def draft_list(request):
 def draft_save(request):
     """Save the compose form's fields as they are (the id of a draft already saved in "draft"); JSON answer."""
     try:
-        draft = drafts.draft_save(user=request.user, draft_id=_id(request.POST.get("draft")),
+        draft = drafts.draft_save(user=request.user, draft_id=positive_id(request.POST.get("draft")),
                                   account_id=request.POST.get("account"), values=request.POST)
     except drafts.DraftTooLarge as exc:
         return JsonResponse({"error": str(exc)}, status=413)
