@@ -202,12 +202,13 @@ def smoke(process: subprocess.Popen, log: Path) -> None:
     step(f"alice sent {subject!r} to bob@example.test through the compose form ({'; '.join(flash_messages(page))})")
 
     def sent():
-        _, outbox = alice.get("/outbox/")
-        row = re.search(r"<tr>(?:(?!</tr>).)*" + re.escape(subject) + r"(?:(?!</tr>).)*</tr>", outbox, re.S)
+        # A message settled for every recipient leaves the Outbox for Sent (the outbox's ?view=sent).
+        _, page = alice.get("/outbox/?view=sent")
+        row = re.search(r"<tr[ >](?:(?!</tr>).)*" + re.escape(subject) + r"(?:(?!</tr>).)*</tr>", page, re.S)
         return row and "status-sent" in row.group(0)
 
-    wait("'Sent' status in alice's outbox", sent, MAIL_SECONDS, process)
-    step("alice's outbox shows it sent (the worker delivered it over SMTP)")
+    wait("'Sent' status in alice's Sent folder", sent, MAIL_SECONDS, process)
+    step("alice's Sent folder shows it sent (the worker delivered it over SMTP)")
 
     bob = Browser(base)
     inbox = bob.log_in("bob", creds["bob"])
