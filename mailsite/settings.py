@@ -180,6 +180,9 @@ SPOOL_SMTP_NOOP_AFTER_SECONDS = env.float("SPOOL_SMTP_NOOP_AFTER_SECONDS", defau
 SPOOL_DRAIN_SECONDS = env.float("SPOOL_DRAIN_SECONDS", default=120.0)
 # Wake-ups published by one process are coalesced: at most one per this interval (a trailing one is never lost).
 SPOOL_WAKE_COALESCE_SECONDS = env.float("SPOOL_WAKE_COALESCE_SECONDS", default=0.2)
+# A message scheduled this soon (undo send's window, a send later in a few minutes) gets a wake-up of its own at its
+# time; a later one is found by the sweeper (a wake-up with a countdown waits in a worker's memory till then).
+SPOOL_SCHEDULED_WAKE_MAX_SECONDS = env.float("SPOOL_SCHEDULED_WAKE_MAX_SECONDS", default=600.0)
 # Rows held back by a relay's limits (spooler.RelayLimit, in the admin) are tried again after this.
 SPOOL_LIMIT_RETRY_SECONDS = env.float("SPOOL_LIMIT_RETRY_SECONDS", default=5.0)
 # A relay must connect, greet and log us in within this (then EMAIL_TIMEOUT / MAIL_TIMEOUT per command).

@@ -10,16 +10,17 @@ import threading
 import time
 
 from django.conf import settings
+from django.utils import timezone
 
 from spooler.services.inbound.schedule import account_unqueue
 
 logger = logging.getLogger(__name__)
 
 
-def _publish(task, *, args=(), kwargs=None, what: str) -> bool:
-    """Publish one task message now. False (logged, never raised) when the broker cannot be reached."""
+def _publish(task, *, args=(), kwargs=None, what: str, **options) -> bool:
+    """Publish one task message. False (logged, never raised) when the broker cannot be reached."""
     try:
-        task.apply_async(args=list(args), kwargs=kwargs or {}, retry=False)
+        task.apply_async(args=list(args), kwargs=kwargs or {}, retry=False, **options)
         return True
     except Exception:  # noqa: BLE001 - any broker failure: logged; the row is still there to be found again
         logger.warning("could not publish %s; it will be found again without it", what, exc_info=True)
@@ -70,9 +71,23 @@ def _trailing_wake() -> None:
     publish_wake()
 
 
-def publish_wake() -> bool:
-    """Publish one "deliver due rows" message now (not coalesced). False when the broker cannot be reached."""
-    return _publish(_tasks().deliver_due, what="the delivery wake-up (the sweeper re-wakes the rows)")
+def publish_wake(*, countdown: float | None = None) -> bool:
+    """Publish one "deliver due rows" message (not coalesced), for now or `countdown` seconds from now.
+    False when the broker cannot be reached."""
+    options = {"countdown": countdown} if countdown else {}
+    return _publish(_tasks().deliver_due, what="the delivery wake-up (the sweeper re-wakes the rows)", **options)
+
+
+def outbox_wake_at(when) -> None:
+    """Wake a worker when a row scheduled for `when` falls due (undo send's few seconds, a send later soon).
+
+    A wake-up with a countdown waits in a worker's memory, so only a near one is published (up to
+    SPOOL_SCHEDULED_WAKE_MAX_SECONDS); a later row is found by the sweeper. Never raises."""
+    delay = (when - timezone.now()).total_seconds()
+    if delay <= 0:
+        outbox_wake()
+    elif delay <= settings.SPOOL_SCHEDULED_WAKE_MAX_SECONDS:
+        publish_wake(countdown=delay + 0.05)  # (a hair after: the claim compares next_attempt_at <= now)
 
 
 # --- poll requests --------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The one module that talks to the broker: what it publishes, and that a broker failure never raises."""
 import logging
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from mailsite.celery import app as celery_app
 from spooler import tasks
@@ -75,3 +77,32 @@ def test_every_beat_entry_names_a_task_of_spooler_tasks(entry):
     name = settings.CELERY_BEAT_SCHEDULE[entry]["task"]
     assert name in celery_app.tasks
     assert celery_app.tasks[name].run is getattr(tasks, name.rsplit(".", 1)[1]).run
+
+
+@pytest.fixture
+def sent_options(monkeypatch):
+    """The publish options (countdown) of each message that reaches send_task."""
+    calls = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args=None, kwargs=None, **options: calls.append(
+        (name, options.get("countdown"))))
+    return calls
+
+
+def test_a_row_due_soon_gets_a_wake_up_at_its_time(sent_options, settings):
+    settings.SPOOL_SCHEDULED_WAKE_MAX_SECONDS = 600
+    broker.outbox_wake_at(timezone.now() + timedelta(seconds=10))
+    [(name, countdown)] = sent_options
+    assert name == tasks.deliver_due.name and 9.5 < countdown <= 10.1
+
+
+def test_a_row_due_later_is_left_to_the_sweeper(sent_options, settings):
+    settings.SPOOL_SCHEDULED_WAKE_MAX_SECONDS = 600
+    broker.outbox_wake_at(timezone.now() + timedelta(seconds=601))
+    assert sent_options == []
+
+
+def test_a_row_due_already_is_woken_now(sent_options, monkeypatch):
+    monkeypatch.setattr(broker, "_wake_last", float("-inf"))
+    monkeypatch.setattr(broker, "_wake_timer", None)
+    broker.outbox_wake_at(timezone.now() - timedelta(seconds=1))
+    assert sent_options == [(tasks.deliver_due.name, None)]

@@ -97,7 +97,10 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
                 [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
             )
             OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
-    transaction.on_commit(broker.outbox_wake)
+    if due > now:
+        transaction.on_commit(lambda: broker.outbox_wake_at(due))
+    else:
+        transaction.on_commit(broker.outbox_wake)
     return row
 
 

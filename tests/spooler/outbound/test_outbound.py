@@ -135,6 +135,17 @@ def test_enqueue_with_not_before_sets_the_schedule(sender):
     assert row.next_attempt_at == later and claims.outbox_claim(limit=5) == []
 
 
+def test_a_scheduled_row_wakes_the_worker_at_its_time(sender, django_capture_on_commit_callbacks, monkeypatch):
+    woken = []
+    monkeypatch.setattr(broker, "outbox_wake_at", woken.append)
+    account = sender.mail_accounts.get()
+    soon = timezone.now() + timedelta(seconds=10)  # undo send's window
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_enqueue(email=Email(sender=account.address, to=["x@example.test"], subject="soon"),
+                       relay=account, not_before=soon)
+    assert woken == [soon]
+
+
 def test_unreachable_relay_defers_with_backoff(sender):
     point_relay(sender, free_port())  # nothing listens there
     row = enqueue(sender, ["x@example.test"])
