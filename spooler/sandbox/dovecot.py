@@ -70,6 +70,28 @@ userdb {{
 mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
+  # The special-use folders (RFC 6154) most servers have, made at first login: where Archive, Spam and Trash
+  # of the webmail are written back to.
+  mailbox Archive {{
+    auto = create
+    special_use = \\Archive
+  }}
+  mailbox Junk {{
+    auto = create
+    special_use = \\Junk
+  }}
+  mailbox Trash {{
+    auto = create
+    special_use = \\Trash
+  }}
+  mailbox Sent {{
+    auto = create
+    special_use = \\Sent
+  }}
+  mailbox Drafts {{
+    auto = create
+    special_use = \\Drafts
+  }}
 }}
 protocol pop3 {{
   pop3_uidl_format = %08Xu%08Xv

@@ -11,6 +11,10 @@ _FETCH_ITEM = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
 _TEMPORARY_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
 _LITERAL_SLACK = 64 * 1024  # a server may add a little to the size it announced
+# The uses a folder can be marked with (RFC 6154), and the flags this session writes back.
+SPECIAL_USES = frozenset({"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"})
+_SPECIAL_BY_LOWER = {flag.lower(): flag for flag in SPECIAL_USES}
+WRITABLE_FLAGS = frozenset({"\\Seen", "\\Flagged"})
 
 
 class _IMAP(ImplicitTLSMixin, imaplib.IMAP4):
@@ -150,7 +154,19 @@ class IMAPSession(Reader):
 
     def folders(self):
         """Names of the selectable folders, decoded from modified UTF-7."""
-        names = []
+        return [name for name, _flags in self.folder_list()]
+
+    def special_folders(self):
+        """The folders the server marks for a use (RFC 6154): {"\\Trash": "Trash", "\\Junk": ..., ...}."""
+        found = {}
+        for name, flags in self.folder_list():
+            for flag in flags & SPECIAL_USES:
+                found.setdefault(flag, name)
+        return found
+
+    def folder_list(self):
+        """[(name, {flag, ...})] of the selectable folders; flags as the server wrote them, e.g. "\\Trash"."""
+        folders = []
         for item in self._command("listing folders", "list"):
             if isinstance(item, tuple):  # the name came as a {N} literal
                 flags_line, name = item[0], item[1]
@@ -160,8 +176,9 @@ class IMAPSession(Reader):
                 name = match.group("name") if match else None
             if not match or b"\\noselect" in match.group("flags").lower() or name is None:
                 continue
-            names.append(decode_folder(_unquote(name)))
-        return names
+            flags = {_SPECIAL_BY_LOWER.get(f.lower(), f) for f in match.group("flags").decode("ascii", "replace").split()}
+            folders.append((decode_folder(_unquote(name)), flags))
+        return folders
 
     # --- messages ----------------------------------------------------------------------------------
 
@@ -200,10 +217,85 @@ class IMAPSession(Reader):
         raise PermanentError(f"no message with UID {uid} in {self.folder}", server=self.server)
 
     def delete(self, uid):
-        """Flag \\Deleted now; the message is expunged at close()."""
+        """Flag \\Deleted now; the message is expunged at close() (or expunge())."""
         uid = _uid(uid)
         self._command(f"deleting message {uid}", "uid", "STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
         self._deleted.append(uid)
+
+    def store_flags(self, uids, flag, add=True):
+        """Set (add) or clear one flag, e.g. "\\Seen", on these messages of the selected folder."""
+        if not uids:
+            return
+        if flag not in WRITABLE_FLAGS:
+            raise ValueError(f"not a flag this session writes: {flag!r}")
+        for chunk in _uid_sets(uids):
+            self._command(f"{'setting' if add else 'clearing'} {flag}", "uid", "STORE", chunk,
+                          "+FLAGS.SILENT" if add else "-FLAGS.SILENT", f"({flag})")
+
+    def move(self, uids, folder):
+        """Move these messages of the selected folder to another (UID MOVE, RFC 6851; else COPY, then \\Deleted
+        and expunged at close()). Returns (the target's UIDVALIDITY, {old uid: new uid}) as the server told
+        (COPYUID, RFC 4315); (None, {}) from a server without UIDPLUS."""
+        uids = [_uid(u) for u in uids]
+        if not uids:
+            return None, {}
+        target = _quote(encode_folder(check_arg("folder", folder)))
+        validity, mapping = None, {}
+        for chunk in _uid_sets(uids):
+            self._conn.untagged_responses.pop("COPYUID", None)
+            if "MOVE" in self._conn.capabilities:
+                data = self._command(f"moving messages to {folder!r}", "uid", "MOVE", chunk, target)
+            else:
+                data = self._command(f"copying messages to {folder!r}", "uid", "COPY", chunk, target)
+                self._command("deleting the copied messages", "uid", "STORE", chunk, "+FLAGS.SILENT", r"(\Deleted)")
+                self._deleted.extend(chunk.split(","))
+            copied = self._conn.untagged_responses.pop("COPYUID", None) or [d for d in data if d and b"COPYUID" in d]
+            for item in copied:
+                found = _copyuid(item)
+                if found:
+                    validity = found[0]
+                    mapping.update(found[1])
+        return validity, mapping
+
+    def expunge(self):
+        """Expunge now what delete() and move() flagged in the selected folder (only those, with UIDPLUS)."""
+        if self._deleted:
+            if "UIDPLUS" in self._conn.capabilities:
+                self._command("expunging", "uid", "EXPUNGE", ",".join(self._deleted))
+            else:
+                self._command("expunging", "expunge")
+            self._deleted = []
+
+
+def _uid_sets(uids, per_command=500):
+    """UIDs as comma-joined sets of at most per_command (a command line stays short)."""
+    uids = [_uid(u) for u in uids]
+    return [",".join(uids[i:i + per_command]) for i in range(0, len(uids), per_command)]
+
+
+def _copyuid(item):
+    """(UIDVALIDITY, {source uid: new uid}) from a COPYUID response code's data; None if unreadable."""
+    text = item.decode("ascii", "replace") if isinstance(item, bytes) else str(item)
+    match = re.search(r"(?:COPYUID )?(\d+) ([\d:,]+) ([\d:,]+)", text)
+    if not match:
+        return None
+    source, target = _expand(match.group(2)), _expand(match.group(3))
+    if len(source) != len(target):
+        return None
+    return int(match.group(1)), dict(zip(source, target))
+
+
+def _expand(uid_set):
+    """"3:5,9" -> ["3", "4", "5", "9"] (a server's ranges, in its order)."""
+    out = []
+    for part in uid_set.split(","):
+        low, _, high = part.partition(":")
+        if high:
+            step = 1 if int(high) >= int(low) else -1
+            out.extend(str(n) for n in range(int(low), int(high) + step, step))
+        else:
+            out.append(low)
+    return out
 
 
 def _uid(uid):

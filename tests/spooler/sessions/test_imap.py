@@ -157,6 +157,38 @@ def test_folders_select_and_uidvalidity(mail_sandbox, sandbox_user):
             session.select("No such folder")
 
 
+def test_special_use_folders_flags_and_moves_are_written_to_the_server(mail_sandbox, sandbox_user):
+    for n in range(3):
+        mail_sandbox.deliver(sandbox_user.address, note(f"message {n}"))
+    with imap(mail_sandbox, sandbox_user) as session:
+        special = session.special_folders()
+        assert {special[use] for use in ("\\Trash", "\\Junk", "\\Archive")} == {"Trash", "Junk", "Archive"}
+        session.store_flags(["1", "2"], "\\Seen")
+        session.store_flags(["2"], "\\Flagged")
+        session.store_flags(["1"], "\\Seen", add=False)
+        with pytest.raises(ValueError):
+            session.store_flags(["1"], "\\Deleted")  # deletion is delete()'s, with its expunge
+        validity, moved = session.move(["2", "3"], "Trash")
+        session.expunge()
+        assert [uid for uid, _ in session.uidl()] == ["1"]
+        session.select("Trash")
+        assert validity == session.uidvalidity and sorted(moved) == ["2", "3"]
+        assert sorted(moved.values()) == sorted(uid for uid, _ in session.uidl())
+        assert b"Subject: message 1" in session.retrieve(moved["2"])
+        assert b"Subject: message 2" in session.retrieve(moved["3"])
+    trash = sandbox_user.maildir / ".Trash"
+    flags = sorted(name.partition(":2,")[2] for name in os.listdir(trash / "cur") + os.listdir(trash / "new"))
+    assert flags == ["", "FS"]  # UID 2 kept \\Seen and \\Flagged through the move; UID 3 had none
+    assert seen_flags(sandbox_user.maildir) == [""]  # UID 1: \\Seen set, then cleared
+
+
+def test_copyuid_ranges_are_read_in_the_server_s_order():
+    from spooler.sessions.imap import _copyuid
+
+    assert _copyuid(b"38505 304,319:320 3956:3958") == (38505, {"304": "3956", "319": "3957", "320": "3958"})
+    assert _copyuid(b"1 1:2 5") is None  # the counts differ: not trusted
+
+
 def test_uid_must_be_a_number_that_exists(mail_sandbox, sandbox_user):
     with imap(mail_sandbox, sandbox_user) as session:
         with pytest.raises(ValueError):
