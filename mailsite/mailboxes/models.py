@@ -63,6 +63,8 @@ class MailAccount(models.Model):
     imap_folders = models.JSONField(
         default=default_imap_folders, blank=True, help_text="IMAP folders to sync (POP3 reads the inbox only)."
     )
+    # What the IMAP server marks its folders for (RFC 6154), as the last write-back read them: {"\\Trash": "Trash"}.
+    imap_special_folders = models.JSONField(default=dict, blank=True, editable=False)
 
     # Poll bookkeeping. A lease so that one poll per account runs at a time (renewed while it runs);
     # poll_queued_at keeps beat from queueing an account again while its poll is waiting in the queue.
@@ -165,6 +167,8 @@ class Message(models.Model):
     defects = models.TextField(blank=True)
     seen = models.BooleanField(default=False)
     flagged = models.BooleanField(default=False, help_text="Starred.")
+    # Read, starred or moved here and not yet written back to the IMAP server (inbound/writeback.py does it).
+    server_pending = models.BooleanField(default=False)
     fetched_at = models.DateTimeField(auto_now_add=True)
     # What the lists sort by (placement.py): the Date, never later than the arrival; sender and subject keys.
     sort_at = models.DateTimeField(default=timezone.now)
@@ -183,6 +187,8 @@ class Message(models.Model):
             models.Index(fields=["user", "box", "-sort_at", "-id"], name="message_list_by_date"),
             models.Index(fields=["user", "box", "sender_key", "id"], name="message_list_by_sender"),
             models.Index(fields=["user", "box", "subject_key", "id"], name="message_list_by_subject"),
+            # Only the few rows waiting for a write-back are in it.
+            models.Index(fields=["account"], condition=models.Q(server_pending=True), name="message_server_pending"),
         ]
 
     def __str__(self):

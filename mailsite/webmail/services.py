@@ -3,6 +3,7 @@ from django.db import transaction
 
 from mailsite.mailboxes.models import MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
+from mailsite.webmail.organize import to_server
 from spooler.models import OutboxMessage
 from spooler.services.broker import accounts_poll_request
 from spooler.services.outbound.enqueue import outbox_send
@@ -19,8 +20,11 @@ def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], su
 
 
 def message_mark_seen(*, message: Message) -> None:
+    """Opened: read here, and on its IMAP server (organize.to_server)."""
     if not message.seen:
-        Message.objects.filter(id=message.id).update(seen=True)
+        with transaction.atomic():
+            Message.objects.filter(id=message.id).update(seen=True)
+            to_server([message.id])
         message.seen = True
 
 

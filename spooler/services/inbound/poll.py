@@ -31,6 +31,7 @@ from spooler.services import rules
 from spooler.services.inbound import errors as poll_errors
 from spooler.services.inbound.folder_sync import FolderSync
 from spooler.services.inbound.lease import LeaseLost, PollLease
+from spooler.services.inbound.writeback import account_write_back
 from spooler.sessions import SessionError
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Poll:
         return self.taken < self.max_messages and time.monotonic() < self.deadline
 
     def run(self) -> None:
+        account_write_back(self.account)  # the user's changes first: a sync then sees the server as they left it
         for folder in self.account.folders:
             if not self.budget_left():
                 self.result.more = True
