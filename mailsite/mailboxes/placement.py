@@ -1,6 +1,7 @@
 """Where a stored message is shown and how it sorts: its folder here (Box), its list time and its sort keys.
 
 Computed once when a message is stored (the poller's insert) so that every list is one ordered index scan."""
+import hashlib
 import re
 from email.utils import parseaddr
 
@@ -55,3 +56,14 @@ def placement(*, folder: str, date, fetched_at, sender: str, subject: str) -> di
     """The derived column values of a new message row."""
     return {"box": home_box(folder), "sort_at": list_time(date, fetched_at), "sender_key": sender_key(sender),
             "subject_key": subject_key(subject)}
+
+
+def normalize_subject(subject: str) -> str:
+    return re.sub(r"\s+", " ", SUBJECT_PREFIX.sub("", subject)).strip().lower()
+
+
+def conversation_key(*, root_id: str = "", subject: str = "") -> str:
+    """The conversation_id of a thread: a hash of its root's Message-ID, or (mail without any id) of its subject
+    without Re:/Fwd:/[list] prefixes."""
+    key = "id:" + root_id.strip() if root_id else "subject:" + normalize_subject(subject or "")
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]

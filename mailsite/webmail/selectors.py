@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
-from mailsite.mailboxes.placement import Box
+from mailsite.mailboxes.placement import Box, conversation_key
 from mailsite.webmail.listing import LIST_DEFERRED
 
 
@@ -33,6 +33,37 @@ def message_conversation(*, user, message: Message):
         .defer(*LIST_DEFERRED)
         .order_by("date", "id")
     )
+
+
+THREAD_MAX = 200  # messages a conversation page shows at most (the newest are kept)
+
+
+def message_thread(*, user, message: Message) -> list[Message]:
+    """The whole conversation of a message in its account, oldest first, at most THREAD_MAX.
+
+    Its conversation_id (the References root, see inbound/store.py) is widened to the conversations that members
+    started: a reply that named only its parent (In-Reply-To, no References) is filed under the parent's own
+    Message-ID, and its replies under theirs. And up: a member filed under a parent not found among the members is
+    a reply to a reply; that parent is looked up by its Message-ID (rare: clients send References)."""
+    rows = Message.objects.filter(user=user, account_id=message.account_id).exclude(box=Box.DELETED).defer(
+        "raw_compressed", "html", "defects")  # (the page shows each message's text)
+    members = {message.id: message}
+    keys, asked = {message.conversation_id} - {""}, set()
+    for _round in range(6):
+        if not keys or len(members) >= THREAD_MAX:
+            break
+        asked |= keys
+        for row in rows.filter(conversation_id__in=keys)[:THREAD_MAX]:
+            members.setdefault(row.id, row)
+        ids = {m.message_id for m in members.values() if m.message_id}
+        parents = [m.in_reply_to for m in members.values() if m.in_reply_to and m.in_reply_to not in ids
+                   and m.conversation_id == conversation_key(root_id=m.in_reply_to)]
+        for row in rows.filter(message_id__in=parents[:20]) if parents else ():
+            members.setdefault(row.id, row)
+        keys = {conversation_key(root_id=m.message_id) for m in members.values() if m.message_id}
+        keys |= {m.conversation_id for m in members.values() if m.conversation_id}
+        keys -= asked
+    return sorted(members.values(), key=lambda m: (m.sort_at, m.id))[-THREAD_MAX:]
 
 
 def attachment_get(*, user, attachment_id: int) -> Attachment:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("rows/", mail.mailbox_rows, name="inbox_rows"),
     path("messages/act/", mail.messages_act, name="act"),
     path("message/<int:message_id>/", mail.message_detail, name="message"),
+    path("message/<int:message_id>/conversation/", mail.conversation, name="conversation"),
     path("attachment/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path("compose/", compose.compose, name="compose"),
     path("compose/undo/", compose.compose_undo, name="compose_undo"),

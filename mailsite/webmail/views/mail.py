@@ -93,3 +93,16 @@ def message_detail(request, message_id: int):
         "conversation": selectors.message_conversation(user=request.user, message=message)[:50],
         **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
     })
+
+
+def conversation(request, message_id: int):
+    """A message's whole thread on one page, oldest first: the unread ones and the last one open (and marked
+    read), the others folded to a line."""
+    message = selectors.message_get(user=request.user, message_id=message_id)
+    thread = selectors.message_thread(user=request.user, message=message)
+    opened = {m.id for m in thread if not m.seen} | {thread[-1].id, message.id}
+    organize.messages_act(user=request.user, ids=[i for i in opened if i], action="read")
+    return render(request, "webmail/conversation.html", {
+        "message": message, "thread": thread, "opened": opened,
+        **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
+    })

@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
-from mailsite.mailboxes.placement import SUBJECT_PREFIX
+from mailsite.mailboxes.placement import conversation_key
 from spooler.services.html import HtmlTooComplex, html_to_text
 from spooler.services.sql.messages import insert_messages, message_row
 from spooler.sessions import Email
@@ -218,15 +218,7 @@ def conversation_id(parsed: Email) -> str:
     """
     references = [ref for ref in (parsed.references or []) if ref]
     root = references[0] if references else parsed.in_reply_to or _first_id(parsed.message_id)
-    if root:
-        key = "id:" + root.strip()
-    else:
-        key = "subject:" + normalize_subject(parsed.subject or "")
-    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
-
-
-def normalize_subject(subject: str) -> str:
-    return re.sub(r"\s+", " ", SUBJECT_PREFIX.sub("", subject)).strip().lower()
+    return conversation_key(root_id=root or "", subject=parsed.subject or "")
 
 
 def snippet(text: str) -> str:

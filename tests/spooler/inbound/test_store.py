@@ -5,7 +5,8 @@ import pytest
 
 from mailsite.mailboxes.models import Attachment, Message
 from spooler.services.inbound.store import message_store
-from spooler.services.inbound.store import conversation_id, normalize_subject
+from mailsite.mailboxes.placement import normalize_subject
+from spooler.services.inbound.store import conversation_id
 from spooler.sessions import Attachment as Part
 from spooler.sessions import Email
 
