@@ -58,7 +58,9 @@
       case "k": select(current - 1); break;
       case "o": case "Enter": {
         const row = currentRow();
-        if (row && event.target.tagName !== "A" && event.target.tagName !== "BUTTON") window.location.href = row.dataset.href;
+        // The row's link: preview.js shows it beside the list on a wide screen, else it opens its page.
+        const link = row && row.querySelector("td.subject a");
+        if (link && event.target.tagName !== "A" && event.target.tagName !== "BUTTON") link.click();
         else done = false;
         break;
       }

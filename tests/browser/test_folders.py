@@ -59,6 +59,7 @@ def test_star_trash_and_restore(live_server, reader_page):
 
 def test_shortcuts_move_open_and_archive_and_never_fire_in_a_field(live_server, reader_page):
     page, stored, _ = reader_page
+    page.set_viewport_size({"width": 1100, "height": 800})  # two panes: "o" opens the message page
     page.goto(live_server.url + "/")
     page.keyboard.press("j")
     page.keyboard.press("j")  # the second row: the second newest
@@ -80,6 +81,28 @@ def test_shortcuts_move_open_and_archive_and_never_fire_in_a_field(live_server, 
     page.keyboard.press("j")
     page.keyboard.press("e")
     assert Message.objects.filter(box=Box.ARCHIVE).count() == 1
+
+
+def test_a_wide_screen_reads_in_a_third_pane(live_server, reader_page):
+    page, stored, _ = reader_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(live_server.url + "/")
+    assert page.locator("#preview-pane").is_visible()
+    page.locator(f"tr[data-message='{stored[-2].id}'] td.subject a").click()
+    page.locator("#preview-pane article.message").wait_for()
+    assert page.url == live_server.url + "/"  # the list stayed
+    assert "number 4" in page.locator("#preview-pane h1").inner_text()
+    assert Message.objects.get(id=stored[-2].id).seen
+    assert "unseen" not in page.locator(f"tr[data-message='{stored[-2].id}']").get_attribute("class")
+    # Its buttons act, and come back to the list.
+    with page.expect_navigation():
+        page.locator("#preview-pane").get_by_role("button", name="Archive").click()
+    assert page.url == live_server.url + "/" and Message.objects.get(id=stored[-2].id).box == Box.ARCHIVE
+    # The keyboard opens the current row there too.
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.locator(f"#preview-pane h1:has-text('number 5')").wait_for()
+    assert page.url == live_server.url + "/"
 
 
 @pytest.mark.parametrize("width", [1280, 375])
