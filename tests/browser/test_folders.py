@@ -110,7 +110,10 @@ def test_no_sideways_scroll_and_screenshots(live_server, reader_page, width):
     page, stored, _ = reader_page
     page.set_viewport_size({"width": width, "height": 900})
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for name, path in (("inbox", "/"), ("message", f"/message/{stored[-1].id}/"), ("outbox", "/outbox/")):
+    pages = (("inbox", "/"), ("message", f"/message/{stored[-1].id}/"), ("outbox", "/outbox/"),
+             ("compose", f"/compose/?reply_all={stored[-1].id}"), ("drafts", "/drafts/"), ("contacts", "/contacts/"),
+             ("conversation", f"/message/{stored[-1].id}/conversation/"))
+    for name, path in pages:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         scroll = page.evaluate("document.documentElement.scrollWidth")
