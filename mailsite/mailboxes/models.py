@@ -278,3 +278,20 @@ class Contact(models.Model):
 
     def __str__(self):
         return self.address
+
+
+class RemoteContentSender(models.Model):
+    """A sender whose mail the user reads with remote content (images, CSS) shown: "always for this sender".
+    The address is the From header's, lower-cased; From can be forged, so this trusts only what a sender could
+    already make the reader fetch by asking once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="remote_content_senders")
+    address = models.CharField(max_length=320)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [models.UniqueConstraint(fields=["user", "address"], name="remote_content_sender_unique")]
+
+    def __str__(self):
+        return self.address
