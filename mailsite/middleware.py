@@ -5,10 +5,16 @@ from urllib.parse import unquote
 
 from django.utils import timezone
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+
+
+def csp_header(*, style_src: str = "'self'", img_src: str = "'self' data:") -> str:
+    """The site's policy; a page may widen style-src and img-src only (the message page, for the frame of an HTML
+    part: a srcdoc frame inherits this policy, so its inline styles and asked-for remote images need it)."""
+    return (f"default-src 'self'; script-src 'self'; style-src {style_src}; img-src {img_src}; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+CSP = csp_header()
 
 
 def content_security_policy(get_response):

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mailsite.webmail.views import accounts, attachments, compose, mail, outbox
-from mailsite.webmail.views import contacts, drafts
+from mailsite.webmail.views import contacts, drafts, reading
 
 app_name = "webmail"
 urlpatterns = [
@@ -10,7 +10,10 @@ urlpatterns = [
     path("folder/<path:folder>/", mail.mailbox, {"box": "folder"}, name="folder"),
     path("rows/", mail.mailbox_rows, name="inbox_rows"),
     path("messages/act/", mail.messages_act, name="act"),
-    path("message/<int:message_id>/", mail.message_detail, name="message"),
+    path("message/<int:message_id>/", reading.message_detail, name="message"),
+    path("message/<int:message_id>/part/<str:token>/", reading.message_part, name="message_part"),
+    path("message/<int:message_id>/original/", reading.message_original, name="message_original"),
+    path("message/<int:message_id>/remote-sender/", reading.remote_sender_allow, name="remote_sender"),
     path("message/<int:message_id>/conversation/", mail.conversation, name="conversation"),
     path("attachment/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path("compose/", compose.compose, name="compose"),

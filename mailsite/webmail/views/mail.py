@@ -1,4 +1,4 @@
-"""The folders' message lists, the actions on them, and the message page."""
+"""The folders' message lists and the actions on them (the message page is in reading.py)."""
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -6,7 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from mailsite.mailboxes.placement import Box
-from mailsite.webmail import listing, organize, selectors, services
+from mailsite.webmail import listing, organize, selectors
 
 BOX_TITLES = {Box.INBOX: "Inbox", Box.ARCHIVE: "Archive", Box.SPAM: "Spam", Box.TRASH: "Trash"}
 
@@ -82,17 +82,6 @@ def _back(request) -> str:
                                                   require_https=request.is_secure()):
         return target
     return "webmail:inbox"
-
-
-def message_detail(request, message_id: int):
-    message = selectors.message_get(user=request.user, message_id=message_id)
-    services.message_mark_seen(message=message)
-    return render(request, "webmail/message.html", {
-        "message": message,
-        "attachments": message.attachments.all(),
-        "conversation": selectors.message_conversation(user=request.user, message=message)[:50],
-        **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
-    })
 
 
 def conversation(request, message_id: int):
