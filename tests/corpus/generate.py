@@ -48,6 +48,8 @@ def _b(value):
     return value if isinstance(value, bytes) else value.encode("utf-8")
 
 
+# A 1x1 PNG.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
 TEXT = part(["Content-Type: text/plain; charset=utf-8"], "The attachment is below.\r\n")
 
 
@@ -195,6 +197,27 @@ def build():
                        part(["Content-Type: text/plain"], "outer text"))))
     add("36-long-folded-header.eml", message(
         "folded", "folded" + "\r\n w" * 5000, body="A subject folded over 5,000 lines.\r\n"))
+    add("37-plain-text-linkify-tricks.eml", message(  # Roundcube CVE-2020-35730: markup through linkified text
+        "linkify", "plain text that tries to break out of its links", body=(
+            'See http://remote.example/"><script>alert(37)</script> and www.remote.example/?q="onmouseover=alert(37)//\r\n'
+            'Mail me at evil"onclick=alert(37)"@remote.example or <a href="javascript:alert(37)">here</a>\r\n'
+            "javascript:alert(37) http://remote.example/a'b`c<img src=x onerror=alert(37)>\r\n"
+            "> quoted <script>alert(37)</script> https://remote.example/quoted\r\n"
+            "> > deeper\r\n"
+            "The end.\r\n")))
+    add("38-inline-cid-parts.eml", message(  # the HTML's own images by cid:, a disguised one, a missing one
+        "cid-parts", "html with inline cid parts", content_type="multipart/related; boundary=rel",
+        body=multipart(
+            b"rel",
+            part(["Content-Type: text/html; charset=utf-8"],
+                 '<p>Logo: <img src="cid:logo@corpus.mailsite.test" alt="logo" width="1" height="1"></p>'
+                 '<p>Disguised: <img src="cid:fake@corpus.mailsite.test" alt="fake"></p>'
+                 '<p>Missing: <img src="cid:missing@corpus.mailsite.test" alt="missing"></p>\r\n'),
+            attachment("image/png", ["Content-ID: <logo@corpus.mailsite.test>", "Content-Disposition: inline"],
+                       PNG),
+            attachment("image/png", ["Content-ID: <fake@corpus.mailsite.test>", "Content-Disposition: inline"],
+                       b"<script>alert(38)</script>"),
+            attachment("text/plain", 'Content-Disposition: attachment; filename="notes.txt"', b"a real file\n"))))
     return cases
 
 
