@@ -160,7 +160,8 @@ FRAME_STYLE = ("html{color-scheme:light}body{margin:8px;font:15px/1.45 system-ui
 
 def frame_document(body: str, *, csp: str) -> str:
     """The whole document of the frame (for srcdoc): its CSP first, before anything of the message."""
-    return (f'<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">'
+    policy = html.escape(csp, quote=False).replace('"', "&quot;")
+    return (f'<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="{policy}">'
             f'<meta charset="utf-8"><base target="_blank"><style>{FRAME_STYLE}</style></head>'
             f"<body>{body}</body></html>")
 
