@@ -29,7 +29,6 @@ def message_detail(request, message_id: int):
     if reading.frame:
         response["Content-Security-Policy"] = csp_header(
             style_src="'self' 'unsafe-inline'", img_src="'self' data:" + (" https: http:" if reading.remote else ""))
-        response["Referrer-Policy"] = "no-referrer"
     return response
 
 
