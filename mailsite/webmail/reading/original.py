@@ -10,4 +10,5 @@ def raw_headers(raw: bytes) -> tuple[str, bool]:
     end = _END_OF_HEADERS.search(raw, 0, HEADERS_MAX_BYTES + 4)
     section = raw[:end.start()] if end else raw[:HEADERS_MAX_BYTES]
     cut = end is None and len(raw) > HEADERS_MAX_BYTES
-    return section.decode("utf-8", "replace").replace("\x00", "\ufffd"), cut
+    text = section.decode("utf-8", "replace").replace("\r\n", "\n").replace("\x00", "\ufffd")
+    return text, cut
