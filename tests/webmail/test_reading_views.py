@@ -1,7 +1,10 @@
 """The message page's reading views: scoping, the inline part's signed URL, show original, headers, remote
 content once and always for a sender."""
+import re
+
 import pytest
 from django.core import signing
+from django.test import Client
 from django.urls import reverse
 
 from mailsite.mailboxes.models import RemoteContentSender
@@ -26,7 +29,6 @@ def page(client, message, query=""):
 
 
 def part_urls(srcdoc: str) -> list[str]:
-    import re
     return re.findall(r'src="(http://testserver/message/\d+/part/[^"]+)"', srcdoc)
 
 
@@ -66,7 +68,6 @@ def test_always_for_this_sender_is_a_post_of_the_users_own(alice_client, alice, 
 
 
 def test_the_csrf_token_is_required_for_always(alice, client):
-    from django.test import Client
     message = store(alice, NEWSLETTER)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(alice)
@@ -87,7 +88,6 @@ def test_inline_parts_are_shown_by_signed_url_and_not_listed(alice_client, alice
     assert logo["Content-Disposition"] == "inline"
     assert alice_client.get(urls[1].removeprefix("http://testserver")).status_code == 404  # <script> as image/png
 
-    from django.test import Client
     anonymous = Client()  # the sandboxed frame sends no cookie: the signature is the scope
     assert anonymous.get(urls[0].removeprefix("http://testserver")).status_code == 200
     client.force_login(bob)  # another user's session with alice's URL

@@ -1,5 +1,4 @@
 """The sanitiser's entry points: nh3 sees markup only after html_measure has found it within every cap."""
-import html
 import re
 from html.parser import HTMLParser
 
