@@ -164,3 +164,10 @@ def test_html_over_a_cap_beside_a_text_part_shows_the_text_and_offers_the_origin
     content = page(alice_client, message).content.decode()
     assert "too complex to show safely" in content and "the text" in content and page_frames(content) == []
     assert reverse("webmail:message_original", args=[message.id]) in content
+
+
+def test_an_html_only_message_is_stored_with_a_readable_text(alice):
+    message = store(alice, NEWSLETTER)
+    assert message.has_html and message.html
+    assert "Weekly deals\n\n" in message.text and "- One\n- Two" in message.text
+    assert "deal <https://remote.example/deal>" in message.text and "write to us <news@remote.example>" in message.text
