@@ -6,7 +6,6 @@ from urllib.parse import unquote
 from django.utils import timezone
 
 
-
 def csp_header(*, style_src: str = "'self'", img_src: str = "'self' data:") -> str:
     """The site's policy; a page may widen style-src and img-src only (the message page, for the frame of an HTML
     part: a srcdoc frame inherits this policy, so its inline styles and asked-for remote images need it)."""
@@ -15,6 +14,12 @@ def csp_header(*, style_src: str = "'self'", img_src: str = "'self' data:") -> s
 
 
 CSP = csp_header()
+
+
+def csp_with_mail_frame(*, remote: bool = False) -> str:
+    """The policy of a page that shows an HTML part's frame: the message page, and the list whose preview pane
+    may show one (the frame's own CSP keeps its images to data: and the message's parts unless remote)."""
+    return csp_header(style_src="'self' 'unsafe-inline'", img_src="'self' data:" + (" https: http:" if remote else ""))
 
 
 def content_security_policy(get_response):

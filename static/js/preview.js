@@ -15,6 +15,8 @@
       ? new DOMParser().parseFromString(await response.text(), "text/html").querySelector(".reading-pane") : null;
     if (!reading) { window.location.href = link.href; return; }
     pane.replaceChildren(...Array.from(reading.childNodes, function (node) { return document.importNode(node, true); }));
+    // Its own page's links ("?remote=1", "?headers=1") lead to that page, not to this list.
+    pane.querySelectorAll("a[href^='?']").forEach(function (a) { a.href = link.pathname + a.getAttribute("href"); });
     // The message's buttons come back to this list page, as it is now.
     pane.querySelectorAll("input[name=next]").forEach(function (input) {
       input.value = window.location.pathname + window.location.search;

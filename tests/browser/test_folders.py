@@ -93,6 +93,9 @@ def test_a_wide_screen_reads_in_a_third_pane(live_server, reader_page):
     assert page.url == live_server.url + "/"  # the list stayed
     assert "number 4" in page.locator("#preview-pane h1").inner_text()
     assert Message.objects.get(id=stored[-2].id).seen
+    # The message page's own links lead to that page, not to the list ("?headers=1" there).
+    headers = page.locator("#preview-pane").get_by_role("link", name="All headers").get_attribute("href")
+    assert headers == f"/message/{stored[-2].id}/?headers=1"
     assert "unseen" not in page.locator(f"tr[data-message='{stored[-2].id}']").get_attribute("class")
     # Its buttons act, and come back to the list.
     with page.expect_navigation():

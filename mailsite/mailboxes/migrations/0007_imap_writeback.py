@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailboxes', '0004_compose'),
+        ('mailboxes', '0005_remote_content_sender'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from mailsite.mailboxes.placement import Box
+from mailsite.middleware import csp_with_mail_frame
 from mailsite.webmail import listing, organize, selectors
 
 BOX_TITLES = {Box.INBOX: "Inbox", Box.ARCHIVE: "Archive", Box.SPAM: "Spam", Box.TRASH: "Trash"}
@@ -36,7 +37,9 @@ def mailbox(request, box: str = Box.INBOX, folder: str = ""):
     }
     if box == Box.INBOX:
         context["statuses"] = [selectors.account_status(a) for a in selectors.account_list(user=request.user)]
-    return render(request, "webmail/mailbox.html", context)
+    response = render(request, "webmail/mailbox.html", context)
+    response["Content-Security-Policy"] = csp_with_mail_frame()  # the preview pane may show an HTML part's frame
+    return response
 
 
 @require_GET
@@ -83,15 +86,3 @@ def _back(request) -> str:
         return target
     return "webmail:inbox"
 
-
-def conversation(request, message_id: int):
-    """A message's whole thread on one page, oldest first: the unread ones and the last one open (and marked
-    read), the others folded to a line."""
-    message = selectors.message_get(user=request.user, message_id=message_id)
-    thread = selectors.message_thread(user=request.user, message=message)
-    opened = {m.id for m in thread if not m.seen} | {thread[-1].id, message.id}
-    organize.messages_act(user=request.user, ids=[i for i in opened if i], action="read")
-    return render(request, "webmail/conversation.html", {
-        "message": message, "thread": thread, "opened": opened,
-        **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
-    })

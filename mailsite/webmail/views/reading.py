@@ -7,10 +7,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mailsite.mailboxes.models import Attachment, RemoteContentSender
 from mailsite.mailboxes.placement import Box
-from mailsite.middleware import csp_header
-from mailsite.webmail import selectors, services
+from mailsite.middleware import csp_with_mail_frame
+from mailsite.webmail import organize, selectors, services
 from mailsite.webmail.reading import parts
 from mailsite.webmail.reading.page import message_reading, sender_address
+from mailsite.webmail.reading.text import text_blocks
 from mailsite.webmail.views.mail import folders_context
 
 
@@ -27,9 +28,21 @@ def message_detail(request, message_id: int):
         **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
     })
     if reading.frame:
-        response["Content-Security-Policy"] = csp_header(
-            style_src="'self' 'unsafe-inline'", img_src="'self' data:" + (" https: http:" if reading.remote else ""))
+        response["Content-Security-Policy"] = csp_with_mail_frame(remote=reading.remote)
     return response
+
+
+def conversation(request, message_id: int):
+    """A message's whole thread on one page, oldest first: the unread ones and the last one open (and marked
+    read), the others folded to a line. Each shows its text part (the message's own page has its HTML)."""
+    message = selectors.message_get(user=request.user, message_id=message_id)
+    thread = selectors.message_thread(user=request.user, message=message)
+    opened = {m.id for m in thread if not m.seen} | {thread[-1].id, message.id}
+    organize.messages_act(user=request.user, ids=list(opened), action="read")
+    return render(request, "webmail/conversation.html", {
+        "message": message, "thread": [(m, text_blocks(m.text)) for m in thread], "opened": opened,
+        **folders_context(request, box=message.box, folder=message.folder if message.box == Box.FOLDER else ""),
+    })
 
 
 @login_not_required  # the sandboxed frame sends no session cookie: the signed URL is the scope
