@@ -1,0 +1,127 @@
+"""Full-text search over the stored messages: subject, sender, recipients (To, Cc) and body text.
+
+The index is kept by triggers in the database, not by Django signals: messages are written by the poller's own
+multi-row INSERT (spooler/services/sql/messages.py) and moved or deleted by bulk UPDATEs (webmail/organize.py),
+which send no signals. Tombstones (box "deleted") are never in the index.
+
+- SQLite: an external-content FTS5 table over webmail_message (rowid = the message's id; unicode61 tokenizer,
+  diacritics folded), kept by AFTER INSERT / UPDATE / DELETE triggers.
+- PostgreSQL: a weighted tsvector column webmail_message.search_vector (subject A, sender B, To and Cc C, text
+  D), set by BEFORE INSERT / UPDATE triggers, under a GIN index. The 'simple' configuration: mail comes in every
+  language, and a stemming one (english) would stem German or French words wrongly and drop stop words a user may
+  look for ("The Who"); 'simple' only lowercases, the same on both databases. Text is split at every character
+  that is not a letter or digit before it is parsed, so an address "person7@example.org" is the words person7,
+  example, org (as SQLite's unicode61 splits it) and from:person7 finds it.
+
+Body text is indexed up to its first TEXT_CHARS characters (a PostgreSQL tsvector is at most 1 MB; a bigger one
+would make the poller's INSERT fail). Both vendors' operations are here; each is a no-op on the other.
+"""
+from django.db import migrations
+
+TEXT_CHARS = 100_000
+
+SQLITE_COLUMNS = 'subject, sender, "to", cc, text'
+
+
+def _sqlite_values(row: str) -> str:
+    return f'{row}.subject, {row}.sender, {row}."to", {row}.cc, substr({row}.text, 1, {TEXT_CHARS})'
+
+
+SQLITE_FORWARD = [
+    f"""CREATE VIRTUAL TABLE webmail_message_fts USING fts5({SQLITE_COLUMNS}, content='webmail_message',
+        content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
+    f"""INSERT INTO webmail_message_fts(rowid, {SQLITE_COLUMNS})
+        SELECT m.id, {_sqlite_values('m')} FROM webmail_message m WHERE m.box != 'deleted'""",
+    f"""CREATE TRIGGER webmail_message_fts_insert AFTER INSERT ON webmail_message WHEN new.box != 'deleted' BEGIN
+        INSERT INTO webmail_message_fts(rowid, {SQLITE_COLUMNS}) VALUES (new.id, {_sqlite_values('new')});
+        END""",
+    f"""CREATE TRIGGER webmail_message_fts_delete AFTER DELETE ON webmail_message WHEN old.box != 'deleted' BEGIN
+        INSERT INTO webmail_message_fts(webmail_message_fts, rowid, {SQLITE_COLUMNS})
+        VALUES ('delete', old.id, {_sqlite_values('old')});
+        END""",
+    # Only a change of an indexed column, or into or out of "deleted", touches the index (not a star or a move).
+    f"""CREATE TRIGGER webmail_message_fts_update AFTER UPDATE OF {SQLITE_COLUMNS}, box ON webmail_message
+        WHEN old.subject IS NOT new.subject OR old.sender IS NOT new.sender OR old."to" IS NOT new."to"
+          OR old.cc IS NOT new.cc OR old.text IS NOT new.text OR (old.box = 'deleted') IS NOT (new.box = 'deleted')
+        BEGIN
+        INSERT INTO webmail_message_fts(webmail_message_fts, rowid, {SQLITE_COLUMNS})
+          SELECT 'delete', old.id, {_sqlite_values('old')} WHERE old.box != 'deleted';
+        INSERT INTO webmail_message_fts(rowid, {SQLITE_COLUMNS})
+          SELECT new.id, {_sqlite_values('new')} WHERE new.box != 'deleted';
+        END""",
+]
+SQLITE_REVERSE = [
+    "DROP TRIGGER IF EXISTS webmail_message_fts_update",
+    "DROP TRIGGER IF EXISTS webmail_message_fts_delete",
+    "DROP TRIGGER IF EXISTS webmail_message_fts_insert",
+    "DROP TABLE IF EXISTS webmail_message_fts",
+]
+
+
+def _pg_words(expression: str) -> str:
+    return f"to_tsvector('simple', regexp_replace({expression}, '[^[:alnum:]]+', ' ', 'g'))"
+
+
+POSTGRESQL_FORWARD = [
+    "ALTER TABLE webmail_message ADD COLUMN search_vector tsvector",
+    f"""CREATE FUNCTION webmail_message_search_document(subject text, sender text, recipients text, body text)
+        RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT setweight({_pg_words("left(coalesce(subject, ''), 2000)")}, 'A')
+            || setweight({_pg_words("left(coalesce(sender, ''), 2000)")}, 'B')
+            || setweight({_pg_words("left(coalesce(recipients, ''), 20000)")}, 'C')
+            || setweight({_pg_words(f"left(coalesce(body, ''), {TEXT_CHARS})")}, 'D')
+        $$""",
+    """CREATE FUNCTION webmail_message_search_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.box = 'deleted' THEN
+            NEW.search_vector := NULL;
+          ELSE
+            NEW.search_vector := webmail_message_search_document(
+              NEW.subject, NEW.sender, concat_ws(' ', NEW."to", NEW.cc), NEW.text);
+          END IF;
+          RETURN NEW;
+        END
+        $$""",
+    """CREATE TRIGGER webmail_message_search_insert BEFORE INSERT ON webmail_message
+        FOR EACH ROW EXECUTE FUNCTION webmail_message_search_trigger()""",
+    # Only a change of an indexed column, or into or out of "deleted", recomputes it (not a star or a move).
+    """CREATE TRIGGER webmail_message_search_update BEFORE UPDATE OF subject, sender, "to", cc, text, box
+        ON webmail_message FOR EACH ROW
+        WHEN (OLD.subject IS DISTINCT FROM NEW.subject OR OLD.sender IS DISTINCT FROM NEW.sender
+          OR OLD."to" IS DISTINCT FROM NEW."to" OR OLD.cc IS DISTINCT FROM NEW.cc OR OLD.text IS DISTINCT FROM NEW.text
+          OR (OLD.box = 'deleted') IS DISTINCT FROM (NEW.box = 'deleted'))
+        EXECUTE FUNCTION webmail_message_search_trigger()""",
+    """UPDATE webmail_message SET search_vector = webmail_message_search_document(
+        subject, sender, concat_ws(' ', "to", cc), text) WHERE box != 'deleted'""",
+    "CREATE INDEX message_search ON webmail_message USING gin (search_vector)",
+]
+POSTGRESQL_REVERSE = [
+    "DROP INDEX IF EXISTS message_search",
+    "DROP TRIGGER IF EXISTS webmail_message_search_update ON webmail_message",
+    "DROP TRIGGER IF EXISTS webmail_message_search_insert ON webmail_message",
+    "DROP FUNCTION IF EXISTS webmail_message_search_trigger()",
+    "DROP FUNCTION IF EXISTS webmail_message_search_document(text, text, text, text)",
+    "ALTER TABLE webmail_message DROP COLUMN IF EXISTS search_vector",
+]
+
+
+def _run(statements: dict):
+    def run(apps, schema_editor):
+        for sql in statements.get(schema_editor.connection.vendor, ()):
+            schema_editor.execute(sql, params=None)
+    return run
+
+
+forward = _run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRESQL_FORWARD})
+reverse = _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRESQL_REVERSE})
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("mailboxes", "0004_compose"),
+    ]
+
+    operations = [
+        migrations.RunPython(forward, reverse),
+    ]
