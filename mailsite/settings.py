@@ -219,6 +219,9 @@ HTML_MAX_DEPTH = env.int("HTML_MAX_DEPTH", default=512)
 HTML_MAX_ATTRIBUTES = env.int("HTML_MAX_ATTRIBUTES", default=100)
 HTML_MAX_ELEMENTS = env.int("HTML_MAX_ELEMENTS", default=200_000)
 HTML_MAX_FORMATTING = env.int("HTML_MAX_FORMATTING", default=64)
+# The search box (webmail/search_query.py): longer or with more words, a search is refused with a message.
+SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=500)
+SEARCH_MAX_TERMS = env.int("SEARCH_MAX_TERMS", default=30)
 MAIL_TIMEOUT = env.float("MAIL_TIMEOUT", default=30.0)
 # Attachments of fetched mail, stored once per content hash through Django's default storage (never served directly).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
