@@ -2,6 +2,7 @@ from django.urls import path
 
 from mailsite.webmail.views import accounts, attachments, compose, mail, outbox
 from mailsite.webmail.views import contacts, drafts, reading
+from mailsite.webmail.views import search as search_views
 
 app_name = "webmail"
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("message/<int:message_id>/original/", reading.message_original, name="message_original"),
     path("message/<int:message_id>/remote-sender/", reading.remote_sender_allow, name="remote_sender"),
     path("message/<int:message_id>/conversation/", reading.conversation, name="conversation"),
+    path("search/", search_views.search_results, name="search"),
     path("attachment/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path("compose/", compose.compose, name="compose"),
     path("compose/undo/", compose.compose_undo, name="compose_undo"),
