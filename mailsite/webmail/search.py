@@ -112,62 +112,94 @@ def _rank_cursor(cursor: str | None):
 
 
 def search_page(*, user, query: Query, sort: str = "date", cursor: str | None = None) -> SearchPage:
-    """One page of the user's messages matching `query` (which must have no error and not be empty)."""
+    """One page of the user's messages matching `query` (which must have no error and not be empty).
+
+    Two queries: the page's ids (and rank) in order, then those rows (the list's columns and the start of the
+    text, for the snippet), so that no sort ever carries a message's text."""
     sort = sort if sort in SORTS else "date"
     if not query.positive:
         sort = "date"  # (no rank without a word to rank by)
-    rows = _filtered(user=user, query=query).defer(*DEFERRED).annotate(
-        search_text=Substr("text", 1, SNIPPET_TEXT_CHARS))
-    rank_sql, rank_params = None, []
-    if connection.vendor == "postgresql":
-        if query.texts:
-            rows = rows.extra(where=["webmail_message.search_vector @@ to_tsquery('simple', %s)"],
-                              params=[tsquery(query)])
-            rank_sql = "ts_rank(webmail_message.search_vector, to_tsquery('simple', %s))::float8"
-            rank_params = [tsquery(query)]
-        descending_rank = True  # ts_rank: higher is better
-    else:
-        if query.positive:
-            match = fts5_match(query.positive)
-            if query.negative:
-                match = f"({match}) NOT ({' OR '.join(_fts5_text(t) for t in query.negative)})"
-            rows = rows.extra(tables=["webmail_message_fts"],
-                              where=["webmail_message_fts.rowid = webmail_message.id",
-                                     "webmail_message_fts MATCH %s"], params=[match])
-            rank_sql = "webmail_message_fts.rank"
-        elif query.negative:
-            rows = rows.extra(where=["webmail_message.id NOT IN (SELECT rowid FROM webmail_message_fts "
-                                     "WHERE webmail_message_fts MATCH %s)"],
-                              params=[" OR ".join(_fts5_text(t) for t in query.negative)])
-        descending_rank = False  # bm25: lower (more negative) is better
-    if sort == "relevance" and rank_sql:
-        rows = rows.extra(select={"search_rank": rank_sql}, select_params=rank_params)
+    if sort == "relevance":
         after = _rank_cursor(cursor)
-        if after is not None:
-            rank, id_ = after
-            op = "<" if descending_rank else ">"
-            rows = rows.extra(where=[f"({rank_sql} {op} %s OR ({rank_sql} = %s AND webmail_message.id {op} %s))"],
-                              params=[*rank_params, rank, *rank_params, rank, id_])
-        order = ("-search_rank", "-id") if descending_rank else ("search_rank", "id")
+        ranked = _ranked_ids(user=user, query=query, after=after)
     else:
-        sort = "date"
         after = listing.parse_cursor(cursor, "date")
-        if after is not None:
-            key, id_ = after
-            rows = rows.filter(Q(sort_at__lte=key), Q(sort_at__lt=key) | Q(id__lt=id_))
-        order = ("-sort_at", "-id")
-    found = list(rows.order_by(*order)[:PAGE_SIZE + 1])
-    more = len(found) > PAGE_SIZE
-    found = found[:PAGE_SIZE]
+        ranked = [(id_, None) for id_ in _dated_ids(user=user, query=query, after=after)]
+    more = len(ranked) > PAGE_SIZE
+    ranked = ranked[:PAGE_SIZE]
+    by_id = Message.objects.filter(id__in=[id_ for id_, _ in ranked]).defer(*DEFERRED).annotate(
+        search_text=Substr("text", 1, SNIPPET_TEXT_CHARS)).in_bulk()
+    found = []
     words = query.highlight_words()
-    for message in found:
+    for id_, rank in ranked:
+        message = by_id.get(id_)
+        if message is None:  # (deleted between the two queries)
+            continue
+        message.search_rank = rank
         message.search_snippet = snippet(message.search_text or message.snippet, words)
+        found.append(message)
     next_cursor = None
-    if more:
+    if more and found:
         last = found[-1]
         next_cursor = (f"{last.search_rank!r}|{last.id}" if sort == "relevance"
                        else listing.make_cursor(last, "date"))
     return SearchPage(rows=found, query=query, sort=sort, next_cursor=next_cursor, first=after is None)
+
+
+def _negative_fts5(query: Query) -> str:
+    return " OR ".join(_fts5_text(t) for t in query.negative)
+
+
+def _dated_ids(*, user, query: Query, after) -> list[int]:
+    """Newest first: the user's rows by (sort_at, id) in message_search_by_date, kept if the index matches."""
+    rows = _filtered(user=user, query=query)
+    if connection.vendor == "postgresql":
+        if query.texts:
+            rows = rows.extra(where=["webmail_message.search_vector @@ to_tsquery('simple', %s)"],
+                              params=[tsquery(query)])
+    else:
+        # "+id": the id IN (…) test must not drive the plan (by rowid, then a sort of every match); the walk by
+        # date does, and asks the set of matched ids (made once) about each row.
+        if query.positive:
+            rows = rows.extra(where=["+webmail_message.id IN (SELECT rowid FROM webmail_message_fts "
+                                     "WHERE webmail_message_fts MATCH %s)"], params=[fts5_match(query.positive)])
+        if query.negative:
+            rows = rows.extra(where=["+webmail_message.id NOT IN (SELECT rowid FROM webmail_message_fts "
+                                     "WHERE webmail_message_fts MATCH %s)"], params=[_negative_fts5(query)])
+    if after is not None:
+        key, id_ = after
+        rows = rows.filter(Q(sort_at__lte=key), Q(sort_at__lt=key) | Q(id__lt=id_))
+    return list(rows.order_by("-sort_at", "-id").values_list("id", flat=True)[:PAGE_SIZE + 1])
+
+
+def _ranked_ids(*, user, query: Query, after) -> list[tuple[int, float]]:
+    """Best match first: (id, rank) by rank, then id. SQLite: FTS5's bm25 (lower is better), the ranked matches
+    joined to the user's filtered rows; PostgreSQL: ts_rank (higher is better) of every match."""
+    rows = _filtered(user=user, query=query)
+    if connection.vendor == "postgresql":
+        q = tsquery(query)
+        rank = "ts_rank(webmail_message.search_vector, to_tsquery('simple', %s))::float8"
+        rows = rows.extra(where=["webmail_message.search_vector @@ to_tsquery('simple', %s)"], params=[q],
+                          select={"search_rank": rank}, select_params=[q])
+        if after is not None:
+            value, id_ = after
+            rows = rows.extra(where=[f"({rank} < %s OR ({rank} = %s AND webmail_message.id < %s))"],
+                              params=[q, value, q, value, id_])
+        return list(rows.order_by("-search_rank", "-id").values_list("id", "search_rank")[:PAGE_SIZE + 1])
+    match = fts5_match(query.positive)
+    if query.negative:
+        match = f"({match}) NOT ({_negative_fts5(query)})"
+    base, base_params = rows.order_by().values("id").query.sql_with_params()
+    keyset, keyset_params = "", []
+    if after is not None:
+        keyset, keyset_params = "AND (f.rank > %s OR (f.rank = %s AND f.id > %s))", [after[0], after[0], after[1]]
+    # MATERIALIZED: bm25 once per match (a flattened subquery computes it again in every comparison of the sort).
+    sql = (f"WITH f AS MATERIALIZED (SELECT rowid AS id, rank FROM webmail_message_fts "
+           f"WHERE webmail_message_fts MATCH %s) "
+           f"SELECT f.id, f.rank FROM f WHERE f.id IN ({base}) {keyset} ORDER BY f.rank, f.id LIMIT {PAGE_SIZE + 1}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, *base_params, *keyset_params])
+        return [(id_, rank) for id_, rank in cursor.fetchall()]
 
 
 # --- the snippet ---------------------------------------------------------------------------------------------
