@@ -5,12 +5,19 @@ PostgreSQL, both kept by triggers. A query's words reach the database only as qu
 (search_query.words) inside a MATCH or to_tsquery string built here, bound as a parameter: no FTS5 or tsquery
 syntax can come from the user, so a query can never be a syntax error.
 
-Order: newest first (sort_at, id: the lists' own key) by default, or by relevance (FTS5's bm25 rank, PostgreSQL's
-ts_rank; the rank and the id make the cursor). No OFFSET, no COUNT(*): one more row than a page tells whether
-there is a next one. Tombstones (box "deleted") are never found: they are not in the index, and are excluded.
+Order: newest first (sort_at, id: the lists' own key) by default, or best match (FTS5's bm25 rank, PostgreSQL's
+ts_rank) among the newest RANK_WINDOW matches (ranking every match of a common word costs a read of each; the
+rank and the id make the cursor). No OFFSET, no COUNT(*): one more row than a page tells whether there is a next
+one. Tombstones (box "deleted") are never found: they are not in the index, and are excluded.
+
+Newest first on SQLite, two plans chosen by how many messages match (FTS5 gives up to FEW_MATCHES + 1 ids of the
+user's, cheaply, as its MATCH is scoped to the user): few, and those rows are read and sorted; many, and the
+user's messages are walked by date (index message_search_by_date), each asked of FTS5 by rowid, until a page is
+full. On PostgreSQL the planner chooses between the GIN index and the walk by date from its statistics.
 """
 import dataclasses
 import re
+from datetime import datetime, time
 
 from django.db import connection
 from django.db.models import Q
@@ -26,12 +33,15 @@ from mailsite.webmail.search_query import Query, Text
 
 PAGE_SIZE = listing.PAGE_SIZE
 SORTS = ("date", "relevance")
+FEW_MATCHES = 2000
+RANK_WINDOW = 2000
 # Columns the result rows do not show (the text is read, cut, for the snippet).
 DEFERRED = ("raw_compressed", "text", "html", "references", "defects")
 SNIPPET_TEXT_CHARS = 20_000
 SNIPPET_BEFORE, SNIPPET_CHARS = 50, 180
 
-FTS5_COLUMNS = {"subject": "subject", "sender": "sender", "recipients": "{to cc}"}
+FTS5_COLUMNS = {None: "{subject sender to cc text}", "subject": "subject", "sender": "sender",
+                "recipients": "{to cc}"}
 TSQUERY_WEIGHTS = {"subject": "A", "sender": "B", "recipients": "C"}
 
 
@@ -53,13 +63,15 @@ def _fts5_words(words) -> str:
 
 
 def _fts5_text(text: Text) -> str:
-    phrase = _fts5_words(text.words)
-    return f"{FTS5_COLUMNS[text.field]} : {phrase}" if text.field else phrase
+    return f"{FTS5_COLUMNS[text.field]} : {_fts5_words(text.words)}"
 
 
-def fts5_match(texts: list[Text]) -> str:
-    """An FTS5 MATCH string: every text ANDed (for the negated ones, the caller ORs them and excludes)."""
-    return " AND ".join(_fts5_text(t) for t in texts)
+def fts5_match(query: Query, *, user_id: int) -> str:
+    """An FTS5 MATCH string: the user's rows, every positive text ANDed, then NOT any of the negated ones."""
+    match = " AND ".join([f'user_id : "{int(user_id)}"'] + [_fts5_text(t) for t in query.positive])
+    if query.negative:
+        match = f"({match}) NOT ({' OR '.join(_fts5_text(t) for t in query.negative)})"
+    return match
 
 
 def _tsquery_text(text: Text) -> str:
@@ -76,6 +88,11 @@ def tsquery(query: Query) -> str:
 
 # --- the rows ------------------------------------------------------------------------------------------------
 
+def _filters(query: Query) -> bool:
+    return bool(query.places or query.after or query.before) or any(
+        v is not None for v in (query.has_attachment, query.unread, query.starred))
+
+
 def _filtered(*, user, query: Query):
     rows = Message.objects.filter(user=user).exclude(box=Box.DELETED)
     for place in query.places:
@@ -89,16 +106,10 @@ def _filtered(*, user, query: Query):
         rows = rows.filter(flagged=query.starred)
     zone = timezone.get_current_timezone()
     if query.after:
-        rows = rows.filter(sort_at__gte=_midnight(query.after, zone))
+        rows = rows.filter(sort_at__gte=datetime.combine(query.after, time.min, tzinfo=zone))
     if query.before:
-        rows = rows.filter(sort_at__lt=_midnight(query.before, zone))
+        rows = rows.filter(sort_at__lt=datetime.combine(query.before, time.min, tzinfo=zone))
     return rows
-
-
-def _midnight(day, zone):
-    from datetime import datetime, time
-
-    return datetime.combine(day, time.min, tzinfo=zone)
 
 
 def _rank_cursor(cursor: str | None):
@@ -106,16 +117,17 @@ def _rank_cursor(cursor: str | None):
         return None
     rank, _, id_text = cursor.rpartition("|")
     try:
-        return float(rank), int(id_text)
+        rank, id_ = float(rank), int(id_text)
     except ValueError:
         return None
+    return (rank, id_) if rank == rank and abs(rank) != float("inf") else None
 
 
 def search_page(*, user, query: Query, sort: str = "date", cursor: str | None = None) -> SearchPage:
     """One page of the user's messages matching `query` (which must have no error and not be empty).
 
-    Two queries: the page's ids (and rank) in order, then those rows (the list's columns and the start of the
-    text, for the snippet), so that no sort ever carries a message's text."""
+    The page's ids (and ranks) in order first, then those rows (the list's columns and the start of the text,
+    for the snippet): no sort ever carries a message's text."""
     sort = sort if sort in SORTS else "date"
     if not query.positive:
         sort = "date"  # (no rank without a word to rank by)
@@ -127,13 +139,14 @@ def search_page(*, user, query: Query, sort: str = "date", cursor: str | None = 
         ranked = [(id_, None) for id_ in _dated_ids(user=user, query=query, after=after)]
     more = len(ranked) > PAGE_SIZE
     ranked = ranked[:PAGE_SIZE]
-    by_id = Message.objects.filter(id__in=[id_ for id_, _ in ranked]).defer(*DEFERRED).annotate(
-        search_text=Substr("text", 1, SNIPPET_TEXT_CHARS)).in_bulk()
+    # (user and box again: the index is only trusted to narrow, never to scope)
+    by_id = Message.objects.filter(user=user, id__in=[id_ for id_, _ in ranked]).exclude(box=Box.DELETED).defer(
+        *DEFERRED).annotate(search_text=Substr("text", 1, SNIPPET_TEXT_CHARS)).in_bulk()
     found = []
     words = query.highlight_words()
     for id_, rank in ranked:
         message = by_id.get(id_)
-        if message is None:  # (deleted between the two queries)
+        if message is None:  # (gone between the two queries)
             continue
         message.search_rank = rank
         message.search_snippet = snippet(message.search_text or message.snippet, words)
@@ -146,26 +159,30 @@ def search_page(*, user, query: Query, sort: str = "date", cursor: str | None = 
     return SearchPage(rows=found, query=query, sort=sort, next_cursor=next_cursor, first=after is None)
 
 
-def _negative_fts5(query: Query) -> str:
-    return " OR ".join(_fts5_text(t) for t in query.negative)
+def _fts5_ids(match: str, limit: int, rank: bool = False) -> list:
+    """The newest `limit` rowids FTS5 matches (with their bm25 rank when asked)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid{', rank' if rank else ''} FROM webmail_message_fts "
+                       f"WHERE webmail_message_fts MATCH %s ORDER BY rowid DESC LIMIT %s", [match, limit])
+        return [row if rank else row[0] for row in cursor.fetchall()]
 
 
 def _dated_ids(*, user, query: Query, after) -> list[int]:
-    """Newest first: the user's rows by (sort_at, id) in message_search_by_date, kept if the index matches."""
+    """Newest first: the ids of the page (and one more), by (sort_at, id)."""
     rows = _filtered(user=user, query=query)
     if connection.vendor == "postgresql":
         if query.texts:
             rows = rows.extra(where=["webmail_message.search_vector @@ to_tsquery('simple', %s)"],
                               params=[tsquery(query)])
     else:
-        # "+id": the id IN (…) test must not drive the plan (by rowid, then a sort of every match); the walk by
-        # date does, and asks the set of matched ids (made once) about each row.
-        if query.positive:
-            rows = rows.extra(where=["+webmail_message.id IN (SELECT rowid FROM webmail_message_fts "
-                                     "WHERE webmail_message_fts MATCH %s)"], params=[fts5_match(query.positive)])
-        if query.negative:
-            rows = rows.extra(where=["+webmail_message.id NOT IN (SELECT rowid FROM webmail_message_fts "
-                                     "WHERE webmail_message_fts MATCH %s)"], params=[_negative_fts5(query)])
+        match = fts5_match(query, user_id=user.id)
+        few = _fts5_ids(match, FEW_MATCHES + 1) if query.texts else None
+        if few is not None and len(few) <= FEW_MATCHES:
+            rows = rows.filter(id__in=few)
+        elif query.texts:
+            # many matches: walk the user's rows by date and ask FTS5 about each one by its rowid
+            rows = rows.extra(where=["EXISTS (SELECT 1 FROM webmail_message_fts WHERE webmail_message_fts "
+                                     "MATCH %s AND webmail_message_fts.rowid = webmail_message.id)"], params=[match])
     if after is not None:
         key, id_ = after
         rows = rows.filter(Q(sort_at__lte=key), Q(sort_at__lt=key) | Q(id__lt=id_))
@@ -173,33 +190,25 @@ def _dated_ids(*, user, query: Query, after) -> list[int]:
 
 
 def _ranked_ids(*, user, query: Query, after) -> list[tuple[int, float]]:
-    """Best match first: (id, rank) by rank, then id. SQLite: FTS5's bm25 (lower is better), the ranked matches
-    joined to the user's filtered rows; PostgreSQL: ts_rank (higher is better) of every match."""
-    rows = _filtered(user=user, query=query)
+    """Best match first among the newest RANK_WINDOW matches: (id, rank) for the page and one more. The rank is
+    ordered so that smaller is better (bm25 is; ts_rank, where higher is better, is negated)."""
     if connection.vendor == "postgresql":
         q = tsquery(query)
-        rank = "ts_rank(webmail_message.search_vector, to_tsquery('simple', %s))::float8"
-        rows = rows.extra(where=["webmail_message.search_vector @@ to_tsquery('simple', %s)"], params=[q],
-                          select={"search_rank": rank}, select_params=[q])
-        if after is not None:
-            value, id_ = after
-            rows = rows.extra(where=[f"({rank} < %s OR ({rank} = %s AND webmail_message.id < %s))"],
-                              params=[q, value, q, value, id_])
-        return list(rows.order_by("-search_rank", "-id").values_list("id", "search_rank")[:PAGE_SIZE + 1])
-    match = fts5_match(query.positive)
-    if query.negative:
-        match = f"({match}) NOT ({_negative_fts5(query)})"
-    base, base_params = rows.order_by().values("id").query.sql_with_params()
-    keyset, keyset_params = "", []
+        rows = _filtered(user=user, query=query).extra(
+            where=["webmail_message.search_vector @@ to_tsquery('simple', %s)"], params=[q],
+            select={"search_rank": "-ts_rank(webmail_message.search_vector, to_tsquery('simple', %s))::float8"},
+            select_params=[q])
+        window = list(rows.order_by("-id").values_list("id", "search_rank")[:RANK_WINDOW])
+    else:
+        window = _fts5_ids(fts5_match(query, user_id=user.id), RANK_WINDOW, rank=True)
+        if _filters(query):
+            kept = set(_filtered(user=user, query=query).filter(id__in=[id_ for id_, _ in window])
+                       .values_list("id", flat=True))
+            window = [(id_, rank) for id_, rank in window if id_ in kept]
+    ranked = sorted(((rank, id_) for id_, rank in window))
     if after is not None:
-        keyset, keyset_params = "AND (f.rank > %s OR (f.rank = %s AND f.id > %s))", [after[0], after[0], after[1]]
-    # MATERIALIZED: bm25 once per match (a flattened subquery computes it again in every comparison of the sort).
-    sql = (f"WITH f AS MATERIALIZED (SELECT rowid AS id, rank FROM webmail_message_fts "
-           f"WHERE webmail_message_fts MATCH %s) "
-           f"SELECT f.id, f.rank FROM f WHERE f.id IN ({base}) {keyset} ORDER BY f.rank, f.id LIMIT {PAGE_SIZE + 1}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [match, *base_params, *keyset_params])
-        return [(id_, rank) for id_, rank in cursor.fetchall()]
+        ranked = [(rank, id_) for rank, id_ in ranked if (rank, id_) > after]
+    return [(id_, rank) for rank, id_ in ranked[:PAGE_SIZE + 1]]
 
 
 # --- the snippet ---------------------------------------------------------------------------------------------

@@ -105,16 +105,18 @@ def test_no_syntax_reaches_the_index(text):
     for t in query.texts:
         for w in t.words:
             assert w.isalnum() and w == w.lower()
-    match = search.fts5_match(query.texts)
-    assert "NEAR" not in match and "*" not in match and "^" not in match
+    match = search.fts5_match(query, user_id=7)
+    assert "NEAR" not in match and "*" not in match and "^" not in match and match.startswith('user_id : "7"')
     tsq = search.tsquery(query)
     assert not set(tsq) & set("|\\*")
 
 
 def test_match_and_tsquery_strings():
     query = parse('budget "big plan" from:bob to:ann subject:x -junk')
-    assert search.fts5_match(query.positive) == ('"budget" AND "big plan" AND sender : "bob" AND {to cc} : "ann" '
-                                                 'AND subject : "x"')
+    text = "{subject sender to cc text}"
+    assert search.fts5_match(query, user_id=42) == (
+        f'(user_id : "42" AND {text} : "budget" AND {text} : "big plan" AND sender : "bob" AND {{to cc}} : "ann" '
+        f'AND subject : "x") NOT ({text} : "junk")')
     assert search.tsquery(query) == ("('budget') & ('big' <-> 'plan') & ('bob':B) & ('ann':C) & ('x':A) "
                                       "& !('junk')")
 

@@ -13,11 +13,12 @@ which send no signals. Tombstones (box "deleted") are never in the index.
   that is not a letter or digit before it is parsed, so an address "person7@example.org" is the words person7,
   example, org (as SQLite's unicode61 splits it) and from:person7 finds it.
 
-Newest first, a search walks the user's messages by date in the index message_search_by_date (all boxes but
-"deleted", so the lists' (user, box, date) index does not give that order) and keeps those the full-text index
-matched: a common word fills a page after a few rows instead of sorting every match. On SQLite the index also
-holds the columns the operators test (box, seen, flagged, has_attachments), so no row is read (SQLite reads a
-row up to the column it needs, and user_id and sort_at come after the text).
+Newest first, a search with many matches walks the user's messages by date in the index message_search_by_date
+(all boxes but "deleted", so the lists' (user, box, date) index does not give that order) and keeps those the
+full-text index matches: a common word fills a page after a few rows instead of sorting every match. On SQLite
+the index also holds the columns the operators test (box, seen, flagged, has_attachments), so no row is read
+before it is known to be wanted (SQLite reads a row up to the column it needs; user_id and sort_at come after
+the text).
 
 Body text is indexed up to its first TEXT_CHARS characters (a PostgreSQL tsvector is at most 1 MB; a bigger one
 would make the poller's INSERT fail). Both vendors' operations are here; each is a no-op on the other.
@@ -26,16 +27,21 @@ from django.db import migrations
 
 TEXT_CHARS = 100_000
 
-SQLITE_COLUMNS = 'subject, sender, "to", cc, text'
+# user_id is indexed too (as the word "42"): every MATCH starts `user_id : "42" AND`, so FTS5 itself narrows the
+# matches to the user's, in C, before any row is read. Searches for words name the other columns.
+SQLITE_COLUMNS = 'subject, sender, "to", cc, text, user_id'
 
 
 def _sqlite_values(row: str) -> str:
-    return f'{row}.subject, {row}.sender, {row}."to", {row}.cc, substr({row}.text, 1, {TEXT_CHARS})'
+    return (f'{row}.subject, {row}.sender, {row}."to", {row}.cc, substr({row}.text, 1, {TEXT_CHARS}), '
+            f'{row}.user_id')
 
 
 SQLITE_FORWARD = [
     f"""CREATE VIRTUAL TABLE webmail_message_fts USING fts5({SQLITE_COLUMNS}, content='webmail_message',
         content_rowid='id', tokenize='unicode61 remove_diacritics 2')""",
+    # bm25 weights per column: a word in the subject counts most, the user_id column not at all.
+    "INSERT INTO webmail_message_fts(webmail_message_fts, rank) VALUES ('rank', 'bm25(4.0, 3.0, 2.0, 2.0, 1.0, 0.0)')",
     f"""INSERT INTO webmail_message_fts(rowid, {SQLITE_COLUMNS})
         SELECT m.id, {_sqlite_values('m')} FROM webmail_message m WHERE m.box != 'deleted'""",
     f"""CREATE TRIGGER webmail_message_fts_insert AFTER INSERT ON webmail_message WHEN new.box != 'deleted' BEGIN
@@ -48,7 +54,8 @@ SQLITE_FORWARD = [
     # Only a change of an indexed column, or into or out of "deleted", touches the index (not a star or a move).
     f"""CREATE TRIGGER webmail_message_fts_update AFTER UPDATE OF {SQLITE_COLUMNS}, box ON webmail_message
         WHEN old.subject IS NOT new.subject OR old.sender IS NOT new.sender OR old."to" IS NOT new."to"
-          OR old.cc IS NOT new.cc OR old.text IS NOT new.text OR (old.box = 'deleted') IS NOT (new.box = 'deleted')
+          OR old.cc IS NOT new.cc OR old.text IS NOT new.text OR old.user_id IS NOT new.user_id
+          OR (old.box = 'deleted') IS NOT (new.box = 'deleted')
         BEGIN
         INSERT INTO webmail_message_fts(webmail_message_fts, rowid, {SQLITE_COLUMNS})
           SELECT 'delete', old.id, {_sqlite_values('old')} WHERE old.box != 'deleted';
