@@ -33,7 +33,9 @@ from mailsite.webmail.search_query import Query, Text
 
 PAGE_SIZE = listing.PAGE_SIZE
 SORTS = ("date", "relevance")
-FEW_MATCHES = 2000
+# Up to this many matches, their rows are sorted by date (10,000 rowid lookups: ~10 ms at 100k, measured); over
+# it, the walk by date (at least one row in ten matches then for a user of 100k messages).
+FEW_MATCHES = 10_000
 RANK_WINDOW = 2000
 # Columns the result rows do not show (the text is read, cut, for the snippet).
 DEFERRED = ("raw_compressed", "text", "html", "references", "defects")
@@ -180,9 +182,17 @@ def _dated_ids(*, user, query: Query, after) -> list[int]:
         if few is not None and len(few) <= FEW_MATCHES:
             rows = rows.filter(id__in=few)
         elif query.texts:
-            # many matches: walk the user's rows by date and ask FTS5 about each one by its rowid
-            rows = rows.extra(where=["EXISTS (SELECT 1 FROM webmail_message_fts WHERE webmail_message_fts "
-                                     "MATCH %s AND webmail_message_fts.rowid = webmail_message.id)"], params=[match])
+            # many matches: walk the user's rows by date and ask FTS5 about each one by its rowid (without the
+            # user_id word: the row is the user's, and that word's long list made each question 3x dearer)
+            probe = "EXISTS (SELECT 1 FROM webmail_message_fts WHERE webmail_message_fts MATCH %s " \
+                    "AND webmail_message_fts.rowid = webmail_message.id)"
+            if query.positive:
+                words = " AND ".join(_fts5_text(t) for t in query.positive)
+                if query.negative:
+                    words = f"({words}) NOT ({' OR '.join(_fts5_text(t) for t in query.negative)})"
+                rows = rows.extra(where=[probe], params=[words])
+            else:
+                rows = rows.extra(where=["NOT " + probe], params=[" OR ".join(_fts5_text(t) for t in query.negative)])
     if after is not None:
         key, id_ = after
         rows = rows.filter(Q(sort_at__lte=key), Q(sort_at__lt=key) | Q(id__lt=id_))

@@ -112,9 +112,10 @@ def parse(text: str, *, max_chars: int = 500, max_terms: int = 30) -> Query:
             position += 1
             continue
         position = found.end()
-        negated, name, quoted, bare = found.group(1) == "-", (found.group(2) or "").lower(), found.group(3), found.group(4)
+        negated, name = found.group(1) == "-", (found.group(2) or "").lower()
+        quoted, bare = found.group(3), found.group(4)
         value = quoted if quoted is not None else bare or ""
-        if not _operator(query, name, value, negated, quoted is not None):
+        if not _operator(query, name, value, negated):
             # plain text: the name (if any) was part of it ("http://x", "re:" ...). A bare run with punctuation
             # inside (an address, a path) is one phrase, as typed.
             raw = f"{found.group(2)} {value}" if name else value
@@ -133,7 +134,7 @@ def parse(text: str, *, max_chars: int = 500, max_terms: int = 30) -> Query:
     return query
 
 
-def _operator(query: Query, name: str, value: str, negated: bool, quoted: bool) -> bool:
+def _operator(query: Query, name: str, value: str, negated: bool) -> bool:
     """Apply name:value to the query; False if it is not an operator (then it is plain text)."""
     if not name or not value:
         return False

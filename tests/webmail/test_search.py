@@ -338,7 +338,7 @@ def test_a_number_finds_text_not_the_users_own_id(alice):
 def test_many_matches_and_few_take_their_own_plans_and_agree(alice, sort, monkeypatch):
     ids = _bulk(alice, 80, text=lambda i: "common words" + (" rare" if i % 10 == 0 else ""))
     expected = {q: set(found(alice, q, sort=sort)) for q in ("common", "rare", "common -rare", "-rare")}
-    monkeypatch.setattr(search, "FEW_MATCHES", 3)  # every query now has "many"
+    monkeypatch.setattr(search, "FEW_MATCHES", 3)  # every query now has "many" (the walk by date)
     for q, ids_found in expected.items():
         assert set(found(alice, q, sort=sort)) == ids_found, q
     assert len(expected["rare"]) == 8 and len(expected["common -rare"]) == 50
