@@ -343,3 +343,12 @@ def test_many_matches_and_few_take_their_own_plans_and_agree(alice, sort, monkey
         assert set(found(alice, q, sort=sort)) == ids_found, q
     assert len(expected["rare"]) == 8 and len(expected["common -rare"]) == 50
     assert set(ids) >= expected["common"]
+
+
+def test_a_huge_body_is_stored_and_indexed_up_to_the_cap(alice):
+    """A tsvector is at most 1 MB: the trigger indexes the first 100,000 characters, and the store never fails."""
+    body = " ".join(f"w{i}" for i in range(300_000))  # ~2.3 MB of distinct words
+    message = store(alice, "big", subject="Huge", body=body)
+    assert message is not None
+    assert found(alice, "w1") == [message.id]
+    assert found(alice, "w299999") == []

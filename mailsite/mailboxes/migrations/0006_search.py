@@ -22,6 +22,10 @@ the text).
 
 Body text is indexed up to its first TEXT_CHARS characters (a PostgreSQL tsvector is at most 1 MB; a bigger one
 would make the poller's INSERT fail). Both vendors' operations are here; each is a no-op on the other.
+
+Beware, SQLite: a later migration that makes Django rebuild webmail_message (an AlterField on SQLite copies the
+table into a new one) drops these triggers with the old table; it must create them again
+(tests/webmail/test_search.py checks they are in the test database).
 """
 from django.db import migrations
 
