@@ -1,6 +1,6 @@
 """Search: the user's messages that match a parsed query (search_query.Query), 50 a page by keyset.
 
-The index is the database's (migration mailboxes 0006_search): FTS5 on SQLite, a tsvector column under GIN on
+The index is the database's (migration mailboxes 0007_search): FTS5 on SQLite, a tsvector column under GIN on
 PostgreSQL, both kept by triggers. A query's words reach the database only as quoted words of letters and digits
 (search_query.words) inside a MATCH or to_tsquery string built here, bound as a parameter: no FTS5 or tsquery
 syntax can come from the user, so a query can never be a syntax error.

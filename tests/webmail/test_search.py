@@ -299,10 +299,10 @@ def test_search_needs_login(client):
 
 
 def test_the_migration_fills_the_index_for_the_rows_there_and_reverses(alice):
-    """0006_search backwards (index gone) and forwards again: the rows stored meanwhile are found; tombstones not."""
+    """0007_search backwards (index gone) and forwards again: the rows stored meanwhile are found; tombstones not."""
     import importlib
 
-    migration = importlib.import_module("mailsite.mailboxes.migrations.0006_search")
+    migration = importlib.import_module("mailsite.mailboxes.migrations.0007_search")
 
     class Editor:  # what the migration's functions use of a schema editor
         def __init__(self):

@@ -23,9 +23,10 @@ the text).
 Body text is indexed up to its first TEXT_CHARS characters (a PostgreSQL tsvector is at most 1 MB; a bigger one
 would make the poller's INSERT fail). Both vendors' operations are here; each is a no-op on the other.
 
-Beware, SQLite: a later migration that makes Django rebuild webmail_message (an AlterField on SQLite copies the
-table into a new one) drops these triggers with the old table; it must create them again
-(tests/webmail/test_search.py checks they are in the test database).
+Beware, SQLite: a later migration that makes Django rebuild webmail_message (an AlterField, or an AddField of a
+NOT NULL column, copies the table into a new one) drops these triggers and the message_search_by_date index with
+the old table; it must create them again (tests/webmail/test_search.py checks they are in the test database).
+This is why 0006_imap_writeback, which rebuilds the table, comes before this migration.
 """
 from django.db import migrations
 
@@ -142,7 +143,7 @@ reverse = _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRESQL_REVERSE})
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("mailboxes", "0004_compose"),
+        ("mailboxes", "0006_imap_writeback"),
     ]
 
     operations = [
