@@ -222,6 +222,10 @@ HTML_MAX_FORMATTING = env.int("HTML_MAX_FORMATTING", default=64)
 # The search box (webmail/search_query.py): longer or with more words, a search is refused with a message.
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=500)
 SEARCH_MAX_TERMS = env.int("SEARCH_MAX_TERMS", default=30)
+# A text part's links (webmail/reading/text.py): only this many characters are scanned and this many links made;
+# past them the text is escaped only.
+TEXT_LINKIFY_MAX_CHARS = env.int("TEXT_LINKIFY_MAX_CHARS", default=200_000)
+TEXT_LINKIFY_MAX_LINKS = env.int("TEXT_LINKIFY_MAX_LINKS", default=1_000)
 MAIL_TIMEOUT = env.float("MAIL_TIMEOUT", default=30.0)
 # Attachments of fetched mail, stored once per content hash through Django's default storage (never served directly).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")

@@ -21,6 +21,15 @@ def mail(n: int) -> bytes:
     return (headers + f"See the deal at https://example.org/deal/{n} and a long line of words. " * 3 + "\r\n").encode()
 
 
+HTML_NEWSLETTER = (
+    b'From: "Deals" <deals@example.org>\r\nTo: reader@example.test\r\nSubject: This week\'s deals\r\n'
+    b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    b'<table width="600" style="border:1px solid #ccc"><tr><td style="padding:12px;background:#f0f4ff">'
+    b"<h2 style=\"color:#1d4ed8\">Weekly deals</h2><p>See <a href=\"https://example.org/deal\">the deal</a>"
+    b' and <img src="https://tracker.example/pixel.gif" alt="a remote image"> here.</p>'
+    b"<ul><li>One</li><li>Two</li></ul></td></tr></table>\r\n")
+
+
 @pytest.fixture
 def reader_page(live_server, browser_context):
     reader = make_user("reader")
@@ -113,7 +122,9 @@ def test_no_sideways_scroll_and_screenshots(live_server, reader_page, width):
     page, stored, _ = reader_page
     page.set_viewport_size({"width": width, "height": 900})
     SHOTS.mkdir(parents=True, exist_ok=True)
+    newsletter = message_store(account=stored[0].account, uid="html", raw=HTML_NEWSLETTER)
     pages = (("inbox", "/"), ("message", f"/message/{stored[-1].id}/"), ("outbox", "/outbox/"),
+             ("message-html", f"/message/{newsletter.id}/"),
              ("compose", f"/compose/?reply_all={stored[-1].id}"), ("drafts", "/drafts/"), ("contacts", "/contacts/"),
              ("conversation", f"/message/{stored[-1].id}/conversation/"))
     for name, path in pages:

@@ -49,6 +49,7 @@ def test_check_now_shows_new_mail_without_reloading(live_server, context, mail_s
     account = user.mail_accounts.get()
     login(context, live_server, user)
     page = context.new_page()
+    page.set_viewport_size({"width": 1100, "height": 800})  # two panes: a message opens on its own page
     problems = []
     page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
     page.on("pageerror", lambda error: problems.append(str(error)))

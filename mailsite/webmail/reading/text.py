@@ -18,11 +18,11 @@ _QUOTED = re.compile(r"^[ \t]*>")
 
 
 def _max_chars() -> int:
-    return getattr(settings, "TEXT_LINKIFY_MAX_CHARS", 200_000)
+    return settings.TEXT_LINKIFY_MAX_CHARS
 
 
 def _max_links() -> int:
-    return getattr(settings, "TEXT_LINKIFY_MAX_LINKS", 1_000)
+    return settings.TEXT_LINKIFY_MAX_LINKS
 
 
 def text_linkify(text: str, budget: list[int] | None = None) -> SafeString:
