@@ -69,6 +69,27 @@ def test_a_page_is_one_query_without_count_or_offset(alice):
     assert "COUNT(" not in sql and "OFFSET" not in sql
 
 
+def test_the_latest_id_follows_new_mail_of_every_account_without_sorting_the_mailbox(alice, bob):
+    bulk(alice, 30)
+    second = alice.mail_accounts.create(address="alice2@example.test", incoming_host="127.0.0.1", incoming_port=9,
+                                        incoming_username="a", incoming_password="a", smtp_host="127.0.0.1",
+                                        smtp_port=9)
+    bulk(bob, 5)  # newer ids, another user's
+    before = listing.message_latest_id(user=alice)
+    assert before == Message.objects.filter(user=alice).order_by("-id")[0].id
+    stored = insert_messages([message_row(account_id=second.id, user_id=alice.id, folder="INBOX", uid="new",
+                                          raw_compressed=b"", size=1, date=START)])  # an old Date, stored now
+    assert listing.message_latest_id(user=alice) == stored[0] > before
+    if connection.vendor == "sqlite":  # each account's step is an index search, not a sort of its rows
+        with CaptureQueriesContext(connection) as queries:
+            listing.message_latest_id(user=alice)
+        with connection.cursor() as cursor:
+            for query in queries.captured_queries:
+                cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+                plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+                assert "TEMP B-TREE" not in plan, plan
+
+
 @pytest.mark.parametrize("cursor", ["junk", "|", "2026-13-01|5", "2026-01-01T00:00:00|x", "naive|1",
                                     "2026-01-01T00:00:00|3", "\x00|1"])
 def test_a_malformed_cursor_shows_the_first_page(alice, cursor):
