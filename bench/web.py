@@ -183,7 +183,8 @@ def child(vendor_url):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
+def main(script=__file__, child=child):
+    """Run `child` for each database chosen, each in a process of its own (`script --child TARGET`)."""
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         return child(sys.argv[2])
     pg = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -191,7 +192,7 @@ def main():
     failed = 0
     for name, target in (("sqlite", "sqlite"), ("postgres", pg)):
         if name in chosen:
-            failed += subprocess.run([sys.executable, __file__, "--child", target], cwd=ROOT).returncode != 0
+            failed += subprocess.run([sys.executable, script, "--child", target], cwd=ROOT).returncode != 0
     return 1 if failed else 0
 
 

@@ -18,7 +18,6 @@ a throwaway PostgreSQL database from BENCH_DATABASE_URL, default postgres://post
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -104,17 +103,5 @@ def child(vendor_url):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        return child(sys.argv[2])
-    pg = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    chosen = os.environ.get("BENCH_DB", "sqlite,postgres").split(",")
-    failed = 0
-    for name, target in (("sqlite", "sqlite"), ("postgres", pg)):
-        if name in chosen:
-            failed += subprocess.run([sys.executable, __file__, "--child", target], cwd=ROOT).returncode != 0
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(web.main(__file__, child))

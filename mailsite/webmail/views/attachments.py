@@ -35,20 +35,31 @@ def attachment_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-@require_GET
-def attachment_download(request, attachment_id: int):
-    attachment = selectors.attachment_get(user=request.user, attachment_id=attachment_id)
+def stored_file(attachment, *, missing: str):
+    """(open handle, its first 16 bytes) of an attachment's stored file; Http404(missing) if it is gone."""
     try:
         handle = default_storage.open(attachment.file.name, "rb")
     except FileNotFoundError:
-        raise Http404("This attachment's file is missing.") from None
+        raise Http404(missing) from None
     head = handle.read(16)
     handle.seek(0)
+    return handle, head
+
+
+def inert(response, *, cache: str):
+    """Bytes of a message served as they are: never sniffed, and even if a browser rendered them they would run
+    nothing and reach nothing of the site."""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = cache
+    return response
+
+
+@require_GET
+def attachment_download(request, attachment_id: int):
+    attachment = selectors.attachment_get(user=request.user, attachment_id=attachment_id)
+    handle, head = stored_file(attachment, missing="This attachment's file is missing.")
     response = FileResponse(handle, content_type=download_type(attachment.content_type, head))
     response["Content-Disposition"] = attachment_disposition(attachment.safe_filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    # Even if a browser rendered it, it would run nothing and reach nothing of the site.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return inert(response, cache="private, no-store")

@@ -1,6 +1,5 @@
 """The message page and what it opens: the inline parts of its HTML, the original source, remote content."""
 from django.contrib.auth.decorators import login_not_required
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -12,6 +11,7 @@ from mailsite.webmail import organize, selectors, services
 from mailsite.webmail.reading import parts
 from mailsite.webmail.reading.page import message_reading, sender_address
 from mailsite.webmail.reading.text import text_blocks
+from mailsite.webmail.views.attachments import inert, stored_file
 from mailsite.webmail.views.mail import folders_context
 
 
@@ -59,22 +59,14 @@ def message_part(request, message_id: int, token: str):
     magic = parts.IMAGE_TYPES.get(attachment.content_type)
     if not magic:
         raise Http404("Not an image.")
-    try:
-        handle = default_storage.open(attachment.file.name, "rb")
-    except FileNotFoundError:
-        raise Http404("This part's file is missing.") from None
-    head = handle.read(16)
-    handle.seek(0)
+    handle, head = stored_file(attachment, missing="This part's file is missing.")
     if not head.startswith(magic):
         handle.close()
         raise Http404("Not an image.")
     response = FileResponse(handle, content_type=attachment.content_type)
     response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
     response["Referrer-Policy"] = "no-referrer"
-    return response
+    return inert(response, cache="private, max-age=3600")
 
 
 @require_GET
@@ -83,10 +75,7 @@ def message_original(request, message_id: int):
     message = selectors.message_get(user=request.user, message_id=message_id)
     response = HttpResponse(message.raw, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="message.eml"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return inert(response, cache="private, no-store")
 
 
 @require_POST
