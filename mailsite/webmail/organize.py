@@ -68,11 +68,11 @@ def _changed(rows, **fields) -> int:
         return 0
     with transaction.atomic():
         changed = Message.objects.filter(id__in=ids).update(**fields)
-        to_server(ids)
+        _to_server(ids)
     return changed
 
 
-def to_server(ids) -> None:
+def _to_server(ids) -> None:
     """Mark rows changed just now for the write-back to their IMAP servers; a poll of those accounts after commit."""
     accounts = messages_mark_for_server(ids=ids)
     if accounts:
@@ -94,5 +94,5 @@ def _delete_for_good(ids: list[int]) -> int:
         Attachment.objects.filter(message_id__in=ids).delete()
         deleted = Message.objects.filter(id__in=ids).update(
             box=Box.DELETED, raw_compressed=b"", text="", html="", snippet="", has_attachments=False, flagged=False)
-        to_server(ids)  # deleted on an IMAP server too (the row, a tombstone, keeps its identity until then)
+        _to_server(ids)  # deleted on an IMAP server too (the row, a tombstone, keeps its identity until then)
         return deleted

@@ -3,7 +3,7 @@ from django.db import transaction
 
 from mailsite.mailboxes.models import MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
-from mailsite.webmail.organize import to_server
+from mailsite.webmail import organize
 from spooler.models import OutboxMessage
 from spooler.services.broker import accounts_poll_request
 from spooler.services.outbound.enqueue import outbox_send
@@ -20,11 +20,9 @@ def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], su
 
 
 def message_mark_seen(*, message: Message) -> None:
-    """Opened: read here, and on its IMAP server (organize.to_server)."""
+    """Opened: read here, and on its IMAP server (organize marks the row for the write-back)."""
     if not message.seen:
-        with transaction.atomic():
-            Message.objects.filter(id=message.id).update(seen=True)
-            to_server([message.id])
+        organize.messages_act(user=message.user_id, ids=[message.id], action="read")
         message.seen = True
 
 

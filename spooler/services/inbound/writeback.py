@@ -100,13 +100,19 @@ def _write_folder(session, folder: str, rows: list[Pending], special: dict) -> d
 
 
 def _settle(rows: list[Pending], changes: dict[int, dict]) -> None:
-    """Clear the marks of rows still as they were written, with what the server now says of them."""
+    """Clear the marks of rows still as they were written, with what the server now says of them: one UPDATE per
+    state and outcome (a moved row's new key is its own)."""
+    groups = defaultdict(list)
     for row in rows:
-        fields = {"server_pending": False, **changes.get(row.id, {})}
-        same = Message.objects.filter(id=row.id, box=row.box, seen=row.seen, flagged=row.flagged)
+        change = changes.get(row.id, {})
+        key = (row.box, row.seen, row.flagged, row.id if "uid" in change else None, tuple(sorted(change.items())))
+        groups[key].append(row.id)
+    for (box, seen, flagged, _moved, change), ids in groups.items():
+        fields = {"server_pending": False, **dict(change)}
+        same = Message.objects.filter(id__in=ids, box=box, seen=seen, flagged=flagged)
         try:
             with transaction.atomic():
                 if not same.update(**fields) and "uid" in fields:  # changed meanwhile: its new place still counts
-                    Message.objects.filter(id=row.id).update(folder=fields["folder"], uid=fields["uid"])
+                    Message.objects.filter(id__in=ids).update(folder=fields["folder"], uid=fields["uid"])
         except IntegrityError:  # the new key is stored already (a sync of the target ran first)
-            Message.objects.filter(id=row.id).update(server_pending=False, on_server=False)
+            Message.objects.filter(id__in=ids).update(server_pending=False, on_server=False)
