@@ -8,9 +8,11 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
-from spooler.models import DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RelayLimit
+from spooler.models import FINAL_STATUSES, DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RelayLimit
 from spooler.services.outbound import monitor, queue_ops
 from spooler.services.outbound.bounce import original_headers
 
@@ -50,10 +52,25 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _cut(text: str, css: str, *, title: str | None = None) -> str:
+    """One line, cut with an ellipsis by CSS (static/css/spool-monitor.css); the whole value on hover."""
+    return format_html('<span class="spool-cut {}" title="{}">{}</span>', css, title if title is not None else text, text)
+
+
+def _short_time(moment) -> str:
+    """The time if today, else the date, in the reader's zone and language (both in the title): a narrow column."""
+    if moment is None:
+        return "—"
+    local = timezone.localtime(moment)
+    shown = date_format(local, "TIME_FORMAT" if local.date() == timezone.localdate() else "SHORT_DATE_FORMAT")
+    return format_html('<span class="spool-nowrap" title="{}">{}</span>', date_format(local, "DATETIME_FORMAT"), shown)
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "subject_display", "envelope_from", "recipients_display", "relay", "status_badge",
-                    "attempts", "last_code", "not_before", "next_attempt_at", "age", "sent_at"]
+    # Seven short columns, long values cut to one line (the whole value in the cell's title): every column fits
+    # beside the filters at 1280 px. The relay is a filter; the detail page has every field.
+    list_display = ["id", "subject_display", "addresses", "status_badge", "tries", "when", "age"]
     list_display_links = ["id", "subject_display"]
     list_filter = ["status", "relay", AgeFilter]
     search_fields = ["recipients", "subject", "message_id"]
@@ -102,18 +119,35 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     # --- columns ----------------------------------------------------------------------------------
 
-    @admin.display(description="subject", ordering="subject")
+    @admin.display(description=_("subject"), ordering="subject")
     def subject_display(self, obj):
-        return obj.subject or "(no subject)"
+        return _cut(obj.subject or _("(no subject)"), "spool-subject")
 
-    @admin.display(description="recipients")
-    def recipients_display(self, obj):
-        shown = ", ".join(obj.recipients[:3])
-        return shown + (f" (+{len(obj.recipients) - 3})" if len(obj.recipients) > 3 else "")
+    @admin.display(description=_("to / from"))
+    def addresses(self, obj):
+        """The first recipient (and how many more) over the sender, each on one line."""
+        more = len(obj.recipients) - 1
+        shown = (obj.recipients or [""])[0] + (f" (+{more})" if more > 0 else "")
+        return format_html("{}{}", _cut(shown, "spool-rcpt", title=", ".join(obj.recipients)),
+                           _cut(obj.envelope_from, "spool-from spool-note"))
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="spool-status spool-{}">{}</span>', obj.status, obj.get_status_display())
+
+    @admin.display(description=_("tries"), ordering="attempts")
+    def tries(self, obj):
+        return f"{obj.attempts} · {obj.last_code}" if obj.last_code else str(obj.attempts)
+
+    @admin.display(description=_("next / done"), ordering="next_attempt_at")
+    def when(self, obj):
+        """A waiting row's next try (held back by "not before" said so), a finished row's end."""
+        if obj.status in FINAL_STATUSES:
+            return _short_time(obj.sent_at or obj.finished_at)
+        now = timezone.now()
+        if obj.not_before and obj.not_before > now and obj.not_before >= (obj.next_attempt_at or now):
+            return format_html('<span class="spool-note">{}</span> {}', _("not before"), _short_time(obj.not_before))
+        return _short_time(obj.next_attempt_at)
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj):
