@@ -1,4 +1,9 @@
-"""The rate limits: "<count>/<period>" parsed, windows counted in Redis with an expiry, the client's address."""
+"""The rate limits: "<count>/<period>" parsed, windows counted in Redis with an expiry, a Redis that does not
+answer given up after a short timeout, the client's address."""
+import logging
+import socket
+import threading
+
 import pytest
 from django.test import RequestFactory
 
@@ -69,3 +74,39 @@ def test_an_ipv6_client_is_counted_by_its_64_and_a_mapped_ipv4_as_ipv4(settings)
         "2001:db8:1:2::/64")
     assert client_address(request("::ffff:192.0.2.1")) == "192.0.2.1"
     assert client_address(request("garbage")) == "unknown"
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never says a word (a hung Redis)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_redis_that_never_answers_is_given_up_after_the_timeout(settings, silent_server, caplog):
+    settings.RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{silent_server}/0"
+    settings.RATE_LIMIT_REDIS_TIMEOUT = 0.2
+    with caplog.at_level(logging.WARNING, logger="mailsite.formmail.ratelimit"):
+        assert [rate_limit_hit(scope="test", ident="a", rate=Rate(1, 60)) for _ in range(2)] == [False, True]
+    assert "Redis did not answer (Timeout" in caplog.text
+    kwargs = ratelimit._redis().connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.2
