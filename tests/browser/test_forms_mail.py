@@ -2,11 +2,13 @@
 worker over a private Redis → SMTP (aiosmtpd) → Dovecot, read back over POP3.
 
 The contact form as an anonymous visitor (errors beside the fields and the rate limit's message at the top on the
-way); password reset from the login page to logging in with the new password; change password when logged in."""
+way); password reset from the login page to logging in with the new password; change password when logged in;
+the pages at 1280 and 375 px without sideways scroll (screenshots under var/screenshots/)."""
 import email
 import email.policy
 import poplib
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,6 +20,7 @@ from tests.fixtures.waiting import wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_PASSWORD = "a new and long passphrase"
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def pop3_messages(sandbox, user) -> list[email.message.EmailMessage]:
@@ -136,3 +139,26 @@ def test_change_password_when_logged_in(site, browser_context):
     page.wait_for_url(re.compile(r".*/accounts/password_change/done/$"))
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD) and not user.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_pages_do_not_scroll_sideways_and_screenshots(live_server, browser_context, width):
+    user = get_user_model().objects.create_user(username="fred", email="fred@example.test", password=PASSWORD)
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pages = [("login", "/accounts/login/"), ("contact", "/contact/"), ("contact-thanks", "/contact/thanks/"),
+             ("password-reset", "/accounts/password_reset/"), ("password-reset-done", "/accounts/password_reset/done/")]
+    for name, path in pages:
+        page.goto(live_server.url + path)
+        if name == "contact":  # with its errors beside the fields
+            page.fill("#id_email", "not an address")
+            page.click("#contact-form button[type=submit]")
+            page.locator("#email-error").wait_for()
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{name} at {width} px is {scroll} px wide"
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    login(browser_context, live_server, user)
+    page.goto(live_server.url + "/accounts/password_change/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(SHOTS / f"password-change-{width}.png"), full_page=True)
