@@ -18,7 +18,9 @@ TOO_MANY = 429
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def contact(request):
-    form = ContactForm(request.POST or None)
+    user = request.user
+    known = {"name": user.get_full_name() or user.get_username(), "email": user.email} if user.is_authenticated else {}
+    form = ContactForm(request.POST or None, initial=known)
     if request.method == "POST":
         if form.is_bot():
             return redirect("formmail:contact_thanks")  # thanked as anyone is; nothing queued

@@ -40,6 +40,12 @@ def test_the_form_is_public_and_carries_a_csrf_token_and_a_hidden_honeypot(clien
     assert 'tabindex="-1"' in html
 
 
+def test_a_logged_in_user_finds_their_name_and_address_filled_in(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("gina", email="gina@example.test", first_name="Gina"))
+    html = client.get(URL).content.decode()
+    assert 'value="Gina"' in html and 'value="gina@example.test"' in html
+
+
 def test_a_message_is_spooled_to_the_contact_address_with_reply_to_the_visitor(client):
     response = post(client)
     assert response.status_code == 302 and response["Location"] == reverse("formmail:contact_thanks")
