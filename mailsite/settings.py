@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "mailsite.mailboxes",
     "mailsite.webmail",
+    "mailsite.formmail",
     "spooler",
 ]
 
@@ -247,3 +248,27 @@ DEVMAIL_POP3_PORT = env.int("DEVMAIL_POP3_PORT", default=2110)
 DEVMAIL_IMAP_PORT = env.int("DEVMAIL_IMAP_PORT", default=2143)
 DEVMAIL_POP3S_PORT = env.int("DEVMAIL_POP3S_PORT", default=2995)
 DEVMAIL_IMAPS_PORT = env.int("DEVMAIL_IMAPS_PORT", default=2993)
+
+# --- Forms that send mail (mailsite/formmail): the public contact form and any other form using form_mail_send.
+# Where the contact form's messages go. By default alice's sandbox mailbox, so under `make run` they arrive in her
+# webmail inbox (the demo has no other reader); set it to a real mailbox in production.
+CONTACT_EMAIL = env("CONTACT_EMAIL", default=f"alice@{DEVMAIL_DOMAIN}")
+# Sizes of the contact form's fields, in characters; over one, an error beside the field and nothing queued.
+CONTACT_MAX_NAME_CHARS = env.int("CONTACT_MAX_NAME_CHARS", default=100)
+CONTACT_MAX_SUBJECT_CHARS = env.int("CONTACT_MAX_SUBJECT_CHARS", default=200)
+CONTACT_MAX_MESSAGE_CHARS = env.int("CONTACT_MAX_MESSAGE_CHARS", default=10_000)
+# Messages the contact form accepts: per client address and for the whole site, "<count>/<period>" with the
+# period s, m, h or d, optionally with a number ("20/10m"). Counted in Redis, shared by every web process.
+CONTACT_RATE_PER_IP = env("CONTACT_RATE_PER_IP", default="5/h")
+CONTACT_RATE_GLOBAL = env("CONTACT_RATE_GLOBAL", default="200/h")
+# Password reset mails asked for per client address, counted the same way (the form mails any address typed in).
+PASSWORD_RESET_RATE_PER_IP = env("PASSWORD_RESET_RATE_PER_IP", default="10/h")
+# The Redis of the rate limits (default: the broker's). A page waits at most these timeouts; when Redis does not
+# answer, each process counts on its own in memory (the limits then hold per process) and tries Redis again after
+# RATE_LIMIT_REDIS_RETRY_SECONDS.
+RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=REDIS_URL)
+RATE_LIMIT_REDIS_TIMEOUT = env.float("RATE_LIMIT_REDIS_TIMEOUT", default=0.3)
+RATE_LIMIT_REDIS_RETRY_SECONDS = env.float("RATE_LIMIT_REDIS_RETRY_SECONDS", default=30.0)
+# The client address is REMOTE_ADDR, unless the site runs behind this many reverse proxies that each append the
+# address they saw to X-Forwarded-For: then it is the one the outermost trusted proxy appended. 0: never read it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -5,6 +5,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from mailsite.formmail.views import PasswordResetView
+
 
 class FaviconView(RedirectView):
     """/favicon.ico → the site's icon. Pages that do not name an icon (the admin's) make browsers ask there."""
@@ -19,6 +21,17 @@ urlpatterns = [
     path("favicon.ico", login_not_required(FaviconView.as_view())),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset by email (Django's views and tokens; the mail goes through the spool) and change. The reset
+    # views are public (Django marks them login_not_required); the link in the mail is built from the request's host.
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
+    path("", include("mailsite.formmail.urls")),
     path("admin/", admin.site.urls),
     path("", include("mailsite.webmail.urls")),
 ]

@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.smtp_servers",
     "tests.fixtures.spool",
     "tests.fixtures.browser",
+    "tests.fixtures.rate_limits",
 ]
 
 

@@ -40,6 +40,10 @@ def test_the_webmail_never_imports_the_session_library():
     assert _offenders("mailsite/webmail", "spooler.sessions") == []
 
 
+def test_the_forms_that_send_mail_never_import_the_session_library():
+    assert _offenders("mailsite/formmail", "spooler.sessions") == []
+
+
 def test_the_mailbox_models_import_neither_side():
     assert _offenders("mailsite/mailboxes", "spooler", in_text=False) == []
     assert _offenders("mailsite/mailboxes", "mailsite.webmail") == []

@@ -28,6 +28,7 @@ class Command(BaseCommand):
         for name in DEMO_USERS:
             address = f"{name}@{domain}"
             user, _ = User.objects.get_or_create(username=name, defaults={"email": address})
+            user.email = user.email or address  # password reset finds users by this: their sandbox mailbox
             user.set_password(creds[name])
             user.save()
             sandbox.add_user(address, creds[f"{name}-mailbox"])

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FormmailConfig(AppConfig):
+    name = "mailsite.formmail"
+    label = "formmail"
