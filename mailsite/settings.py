@@ -247,3 +247,21 @@ DEVMAIL_POP3_PORT = env.int("DEVMAIL_POP3_PORT", default=2110)
 DEVMAIL_IMAP_PORT = env.int("DEVMAIL_IMAP_PORT", default=2143)
 DEVMAIL_POP3S_PORT = env.int("DEVMAIL_POP3S_PORT", default=2995)
 DEVMAIL_IMAPS_PORT = env.int("DEVMAIL_IMAPS_PORT", default=2993)
+
+# --- Mail accounts users set up themselves (spooler/services/mail_hosts.py). Which servers a user may make the
+# site connect to: by default only public hosts (every address they resolve to is global) on the standard mail
+# ports, so the site cannot be used to probe the internal network or other services. MAIL_ALLOWED_HOSTS adds
+# explicit exceptions, checked before that rule: "host" (any port), "host:port", "*.example.com" (shell-style
+# patterns), or "*" for any host on any port. In DEBUG the dev mail sandbox is allowed, so `make run` works.
+MAIL_PUBLIC_PORTS = [int(p) for p in env.list("MAIL_PUBLIC_PORTS", default=["25", "110", "143", "465", "587", "993",
+                                                                             "995"])]
+MAIL_ALLOWED_HOSTS = env.list("MAIL_ALLOWED_HOSTS", default=[
+    f"{DEVMAIL_HOST}:{port}" for port in (DEVMAIL_SMTP_PORT, DEVMAIL_POP3_PORT, DEVMAIL_IMAP_PORT, DEVMAIL_POP3S_PORT,
+                                          DEVMAIL_IMAPS_PORT)
+] if DEBUG else [])
+# Looking a host name up when an account is saved waits at most this long.
+MAIL_DNS_TIMEOUT = env.float("MAIL_DNS_TIMEOUT", default=5.0)
+# "Test connection" results (the row keeps the settings tried) are deleted after this many seconds; a test the
+# worker has not started after MAIL_TEST_PICKUP_SECONDS is reported as such by the page.
+MAIL_TEST_KEEP_SECONDS = env.int("MAIL_TEST_KEEP_SECONDS", default=3600)
+MAIL_TEST_PICKUP_SECONDS = env.int("MAIL_TEST_PICKUP_SECONDS", default=20)

@@ -295,3 +295,36 @@ class RemoteContentSender(models.Model):
 
     def __str__(self):
         return self.address
+
+
+class ConnectionTest(models.Model):
+    """One "Test connection" of account settings (maybe not saved yet), run by a worker; the page polls it.
+
+    The passwords tried are kept only until the test has run (then cleared); rows are deleted after
+    MAIL_TEST_KEEP_SECONDS. An empty password of an existing account means its stored one (never sent to the page).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connection_tests")
+    account = models.ForeignKey(MailAccount, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="connection_tests")
+    # The settings tried, as the form held them (host, port, security, user name per side; no password).
+    settings = models.JSONField(default=dict)
+    incoming_password = models.CharField(max_length=255, blank=True)
+    smtp_password = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # Per side: passed or not (None: not run), and the words for the user (a translatable constant, or "").
+    incoming_ok = models.BooleanField(null=True)
+    incoming_result = models.CharField(max_length=300, blank=True)
+    smtp_ok = models.BooleanField(null=True)
+    smtp_result = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"connection test {self.id} ({self.status})"
