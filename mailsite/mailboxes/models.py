@@ -26,6 +26,18 @@ class Protocol(models.TextChoices):
 _HEADER_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+# The usual ports by protocol and security (the account form's presets; an empty port means this one).
+DEFAULT_PORTS = {
+    "pop3": {"none": 110, "starttls": 110, "tls": 995},
+    "imap": {"none": 143, "starttls": 143, "tls": 993},
+    "smtp": {"none": 25, "starttls": 587, "tls": 465},
+}
+
+
+def default_port(*, protocol: str, security: str) -> int:
+    return DEFAULT_PORTS[protocol][security]
+
+
 def default_imap_folders():
     return ["INBOX"]
 
@@ -112,6 +124,10 @@ class MailAccount(models.Model):
         if self.incoming_protocol != Protocol.IMAP:
             return ["INBOX"]
         return [f for f in (self.imap_folders or []) if isinstance(f, str) and f.strip()] or ["INBOX"]
+
+    @property
+    def poll_interval_minutes(self) -> int | None:
+        return (self.poll_interval + 59) // 60 if self.poll_interval else None
 
     @property
     def polling(self) -> bool:

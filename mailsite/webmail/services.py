@@ -7,6 +7,7 @@ from mailsite.webmail import organize
 from spooler.models import OutboxMessage
 from spooler.services.broker import accounts_poll_request
 from spooler.services.outbound.enqueue import outbox_send
+from spooler.services.outbound.queue_ops import outbox_cancel
 
 
 def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str,
@@ -34,22 +35,24 @@ def accounts_check_now(*, user) -> int:
     return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
 
 
-SETTINGS_FIELDS = (
-    "incoming_protocol", "incoming_security", "incoming_port", "incoming_username",
-    "poll_interval", "delete_after_download", "delete_after_days", "imap_folders",
-    "signature",
-)
-
-
-def account_settings_update(*, account: MailAccount, new_password: str = "", **changes) -> MailAccount:
-    """Change how an account is polled. Its backoff is forgotten and it is polled at the next beat."""
-    for name, value in changes.items():
-        if name not in SETTINGS_FIELDS:
-            raise ValueError(f"{name} is not a setting users change")
+def account_save(*, user, fields: dict, account: MailAccount | None = None) -> MailAccount:
+    """Add an account to the user's, or change one of theirs (`fields` from the account form). Its backoff is
+    forgotten and it is polled at the next beat."""
+    account = account or MailAccount(user=user)
+    for name, value in fields.items():
         setattr(account, name, value)
-    if new_password:
-        account.incoming_password = new_password
     account.poll_failures = 0
     account.next_poll_at = None
     account.save()
     return account
+
+
+def account_remove(*, account: MailAccount) -> int:
+    """Remove an account and the messages stored from it (they stay on the server if they were left there).
+    Its messages still waiting in the Outbox are cancelled, not sent through another relay. Returns how many
+    stored messages were deleted."""
+    with transaction.atomic():
+        outbox_cancel(ids=list(account.outbox.values_list("id", flat=True)))
+        stored = account.messages.count()
+        account.delete()
+    return stored
