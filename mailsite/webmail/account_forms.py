@@ -61,8 +61,9 @@ def host_clean(value: str) -> str:
 
 class AccountForm(forms.Form):
     # Who you are on this account (the From field and signature of messages written from it).
-    address = forms.CharField(label=_("E-mail address"), max_length=254, validators=[one_header_line])
-    display_name = forms.CharField(label=_("Your name"), max_length=200, required=False,
+    # strip=False: a line break at an end is refused, not silently dropped (as everywhere else on the site).
+    address = forms.CharField(label=_("E-mail address"), max_length=254, strip=False, validators=[one_header_line])
+    display_name = forms.CharField(label=_("Your name"), max_length=200, required=False, strip=False,
                                    validators=[one_header_line], help_text=_("Shown to recipients beside the address."))
     signature = forms.CharField(
         label=_("Signature"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
