@@ -38,6 +38,16 @@ def default_port(*, protocol: str, security: str) -> int:
     return DEFAULT_PORTS[protocol][security]
 
 
+def from_header(name: str, address: str) -> str:
+    """The From field: '"Name" <address>'. The name is always quoted (so "Doe, John" is one mailbox), and a
+    stored name is put on one line: line breaks and control characters become spaces (the forms refuse them,
+    but a row may hold them from before). RFC 2047 for a non-ASCII name is the builder's."""
+    name = " ".join(_HEADER_CONTROLS.sub(" ", name or "").split())
+    if not name:
+        return address
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
+
+
 def default_imap_folders():
     return ["INBOX"]
 
@@ -110,13 +120,7 @@ class MailAccount(models.Model):
 
     @property
     def from_header(self) -> str:
-        """The From field: '"Name" <address>'. The name is always quoted (so "Doe, John" is one mailbox), and a
-        stored name is put on one line: line breaks and control characters become spaces (the admin refuses
-        them, but a row may hold them from before). RFC 2047 for a non-ASCII name is the builder's."""
-        name = " ".join(_HEADER_CONTROLS.sub(" ", self.display_name or "").split())
-        if not name:
-            return self.address
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{self.address}>'
+        return from_header(self.display_name, self.address)
 
     @property
     def folders(self) -> list[str]:
@@ -311,6 +315,26 @@ class RemoteContentSender(models.Model):
 
     def __str__(self):
         return self.address
+
+
+class Identity(models.Model):
+    """Another name and address to write from an account, with its own signature (an alias). The account's own
+    name, address and signature are its default identity; the compose page offers both in its From list."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="identities")
+    name = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=254)
+    signature = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["address", "id"]
+
+    def __str__(self):
+        return self.from_header
+
+    @property
+    def from_header(self) -> str:
+        return from_header(self.name, self.address)
 
 
 class ConnectionTest(models.Model):

@@ -12,7 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy as _
 
-from mailsite.mailboxes.models import MailAccount, Protocol, Security, default_port
+from mailsite.mailboxes.models import Identity, MailAccount, Protocol, Security, default_port
 from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_parse
 from spooler.services.mail_hosts import HostRefused, host_normalize, mail_host_check
@@ -267,3 +267,30 @@ class TestConnectionForm(AccountForm):
 
     def _check_passwords(self, data):
         pass
+
+
+MAX_IDENTITIES = 20
+
+
+class IdentityForm(forms.ModelForm):
+    """Another name and address to write from the account (both go into the From header: one line each)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, required=False, strip=False, validators=[one_header_line])
+    address = forms.CharField(label=_("E-mail address"), max_length=254, strip=False, validators=[one_header_line])
+    signature = forms.CharField(label=_("Signature"), required=False, max_length=2000,
+                                widget=forms.Textarea(attrs={"rows": 2}))
+
+    class Meta:
+        model = Identity
+        fields = ["name", "address", "signature"]
+
+    clean_address = AccountForm.clean_address
+    clean_signature = AccountForm.clean_signature
+
+    def clean_name(self):
+        return " ".join(self.cleaned_data["name"].split())
+
+
+IdentityFormSet = forms.inlineformset_factory(
+    MailAccount, Identity, form=IdentityForm, extra=1, can_delete=True, max_num=MAX_IDENTITIES, validate_max=True,
+)

@@ -84,8 +84,30 @@ def attachment_parts(files) -> list[tuple[str, str, object]]:
     return parts
 
 
+class SenderField(forms.ChoiceField):
+    """The From list: each account ("5": its own name and address) and its identities ("5:7"). Cleans to
+    (account, identity or None); the choices and their signatures come from the user's accounts."""
+
+    def set_accounts(self, accounts) -> None:
+        self.senders, choices = {}, []
+        for account in accounts.prefetch_related("identities"):
+            self.senders[str(account.id)] = (account, None)
+            choices.append((str(account.id), str(account)))
+            for identity in account.identities.all():
+                self.senders[f"{account.id}:{identity.id}"] = (account, identity)
+                shown = f"{identity.name} <{identity.address}>" if identity.name else identity.address
+                choices.append((f"{account.id}:{identity.id}", shown))
+        self.choices = choices
+
+    def signatures(self) -> dict:
+        return {value: (identity or account).signature for value, (account, identity) in self.senders.items()}
+
+    def clean(self, value):
+        return self.senders[super().clean(value)]
+
+
 class ComposeForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
+    account = SenderField(label="From")
     to = AddressListField(label="To", required=False, help_text="Separate addresses with commas.",
                           widget=_address_input())
     cc = AddressListField(label="Cc", required=False, widget=_address_input())
@@ -110,7 +132,7 @@ class ComposeForm(forms.Form):
 
     def __init__(self, *args, accounts, uploads_over_limit: bool = False, kept=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts
+        self.fields["account"].set_accounts(accounts)
         if kept:  # files kept with the draft (undo send): sent again unless unticked
             self.fields["keep"].choices = [(a.id, f"{a.filename} ({filesizeformat(a.size)})") for a in kept]
             self.fields["keep"].initial = [a.id for a in kept]
@@ -119,11 +141,13 @@ class ComposeForm(forms.Form):
         self.uploads_over_limit = uploads_over_limit  # (the upload handler stopped storing them)
 
     def clean_account(self):
-        account = self.cleaned_data["account"]
+        account, identity = self.cleaned_data["account"]
+        address = (identity or account).address
         try:
-            address_parse(account.address)
+            address_parse(address)
         except AddressError as exc:
-            raise ValidationError(f"This account cannot send: its address {account.address} {exc}.") from None
+            raise ValidationError(f"This account cannot send: its address {address} {exc}.") from None
+        self.cleaned_data["identity"] = identity
         return account
 
     def clean_subject(self):

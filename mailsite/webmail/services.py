@@ -1,7 +1,7 @@
 """Writes of the webmail pages. Sending only writes an outbox row; the spool delivers."""
 from django.db import transaction
 
-from mailsite.mailboxes.models import MailAccount, Message
+from mailsite.mailboxes.models import Identity, MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
 from mailsite.webmail import organize
 from spooler.models import OutboxMessage
@@ -12,9 +12,10 @@ from spooler.services.outbound.queue_ops import outbox_cancel
 
 def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str,
                  bcc: list[str] = (), attachments=(), in_reply_to: str = "", references: list[str] = (),
-                 not_before=None) -> OutboxMessage:
-    """Spool a written message. `attachments`: (filename, content type, bytes); Bcc goes in the envelope only."""
-    mail = OutgoingMail(sender=account.from_header, to=to, cc=cc, subject=subject, text=text, bcc=list(bcc),
+                 not_before=None, identity: Identity | None = None) -> OutboxMessage:
+    """Spool a written message, from the account's own name and address or one of its identities (through the
+    account's SMTP server either way). `attachments`: (filename, content type, bytes); Bcc: the envelope only."""
+    mail = OutgoingMail(sender=(identity or account).from_header, to=to, cc=cc, subject=subject, text=text, bcc=list(bcc),
                         attachments=list(attachments), in_reply_to=in_reply_to, references=list(references))
     with transaction.atomic():
         return outbox_send(mail=mail, relay=account, user=user, not_before=not_before)
@@ -35,15 +36,19 @@ def accounts_check_now(*, user) -> int:
     return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
 
 
-def account_save(*, user, fields: dict, account: MailAccount | None = None) -> MailAccount:
-    """Add an account to the user's, or change one of theirs (`fields` from the account form). Its backoff is
-    forgotten and it is polled at the next beat."""
+def account_save(*, user, fields: dict, account: MailAccount | None = None, identities=None) -> MailAccount:
+    """Add an account to the user's, or change one of theirs (`fields` from the account form; `identities` a
+    valid identity formset, saved with it). Its backoff is forgotten and it is polled at the next beat."""
     account = account or MailAccount(user=user)
     for name, value in fields.items():
         setattr(account, name, value)
     account.poll_failures = 0
     account.next_poll_at = None
-    account.save()
+    with transaction.atomic():
+        account.save()
+        if identities is not None:
+            identities.instance = account
+            identities.save()
     return account
 
 

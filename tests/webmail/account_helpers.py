@@ -1,4 +1,5 @@
-"""The account form's POST data for a stored account (its servers kept: no password needed, no host check)."""
+"""The account form's POST data for a stored account (its servers kept: no password needed, no host check), with
+its identities as they are (the formset's management fields included)."""
 
 
 def account_form_data(account, **changes) -> dict:
@@ -14,5 +15,11 @@ def account_form_data(account, **changes) -> dict:
         "smtp_auth": "password" if account.smtp_username else "none", "smtp_username": account.smtp_username,
         "smtp_password": "",
     }
+    identities = list(account.identities.all()) if account.pk else []
+    data.update({"identities-TOTAL_FORMS": str(len(identities)), "identities-INITIAL_FORMS": str(len(identities)),
+                 "identities-MIN_NUM_FORMS": "0", "identities-MAX_NUM_FORMS": "20"})
+    for n, identity in enumerate(identities):
+        data.update({f"identities-{n}-id": str(identity.id), f"identities-{n}-name": identity.name,
+                     f"identities-{n}-address": identity.address, f"identities-{n}-signature": identity.signature})
     data.update(changes)
     return data

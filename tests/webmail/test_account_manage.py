@@ -8,12 +8,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from mailsite.mailboxes.models import ConnectionTest, MailAccount, Message
+from mailsite.mailboxes.models import ConnectionTest, Identity, MailAccount, Message
 from mailsite.webmail import services
 from spooler import tasks
 from spooler.models import OutboxMessage
 from spooler.services import mail_hosts
 from spooler.services.inbound import errors
+from spooler.services.outbound.enqueue import outbox_raw
 from tests.webmail.account_helpers import account_form_data
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,8 @@ def new_account_data(**changes) -> dict:
         "on_server": "keep", "delete_after_days": "", "imap_folders": "",
         "smtp_host": "127.0.0.1", "smtp_security": "starttls", "smtp_port": "", "smtp_auth": "password",
         "smtp_username": "me", "smtp_password": SMTP_SECRET,
+        "identities-TOTAL_FORMS": "1", "identities-INITIAL_FORMS": "0", "identities-0-name": "",
+        "identities-0-address": "", "identities-0-signature": "",
     }
     data.update(changes)
     return data
@@ -324,3 +327,89 @@ def test_the_status_of_a_test(alice_client, alice, settings):
     forgotten = ConnectionTest.objects.create(
         user=alice, created_at=timezone.now() - timedelta(seconds=settings.MAIL_TEST_PICKUP_SECONDS + 1))
     assert alice_client.get(reverse("webmail:account_test_status", args=[forgotten.id])).json()["state"] == "lost"
+
+
+# --- identities -------------------------------------------------------------------------------------------------
+
+
+def with_identity(data, n=0, **fields):
+    data = dict(data)
+    data["identities-TOTAL_FORMS"] = str(max(int(data["identities-TOTAL_FORMS"]), n + 1))
+    data.update({f"identities-{n}-{name}": value for name, value in fields.items()})
+    return data
+
+
+def test_identities_are_added_changed_and_removed_on_the_account_page(alice_client, alice):
+    account = alice.mail_accounts.get()
+    url = reverse("webmail:account_edit", args=[account.id])
+    page = alice_client.get(url).content.decode()
+    assert 'name="identities-0-address"' in page  # one empty row to add one
+    response = alice_client.post(url, with_identity(account_form_data(account), name="Support desk",
+                                                    address="support@example.test", signature="The team\r\n"))
+    assert response.status_code == 302
+    identity = Identity.objects.get(account=account)
+    assert (identity.name, identity.address, identity.signature) == ("Support desk", "support@example.test",
+                                                                      "The team")
+    response = alice_client.post(url, with_identity(account_form_data(account), name="Help desk"))
+    assert response.status_code == 302
+    identity.refresh_from_db()
+    assert identity.name == "Help desk"
+    alice_client.post(url, with_identity(account_form_data(account), DELETE="on"))
+    assert not Identity.objects.filter(account=account).exists()
+
+
+@pytest.mark.parametrize(("name", "value"), [("name", "Support\r\nBcc: victim@example.org"),
+                                             ("address", "support@example.test\nBcc: victim@example.org"),
+                                             ("address", "not an address")])
+def test_an_identity_with_a_line_break_or_a_bad_address_is_refused(alice_client, alice, name, value):
+    account = alice.mail_accounts.get()
+    fields = {"name": "Support", "address": "support@example.test", name: value}
+    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]),
+                                 with_identity(account_form_data(account), **fields))
+    assert response.status_code == 200
+    assert response.context["identities"].forms[0].errors.get(name)
+    assert not Identity.objects.exists()
+
+
+def test_another_users_identity_cannot_be_changed_through_ones_own_account(alice_client, alice, bob):
+    theirs = Identity.objects.create(account=bob.mail_accounts.get(), name="Bob's", address="b2@example.test")
+    account = alice.mail_accounts.get()
+    data = account_form_data(account)
+    data.update({"identities-TOTAL_FORMS": "1", "identities-INITIAL_FORMS": "1", "identities-0-id": str(theirs.id),
+                 "identities-0-name": "Taken", "identities-0-address": "taken@example.test"})
+    alice_client.post(reverse("webmail:account_edit", args=[account.id]), data)
+    theirs.refresh_from_db()
+    assert (theirs.account.user, theirs.name, theirs.address) == (bob, "Bob's", "b2@example.test")
+    assert not Identity.objects.filter(account=account).exists()  # nor taken over, nor copied
+
+
+def test_compose_offers_the_identities_and_sends_with_the_chosen_ones_from_and_signature(alice_client, alice, bob,
+                                                                                         settings):
+    settings.UNDO_SEND_SECONDS = 0
+    account = alice.mail_accounts.get()
+    MailAccount.objects.filter(id=account.id).update(signature="Alice")
+    identity = Identity.objects.create(account=account, name="Support, Desk", address="support@example.test",
+                                       signature="The support team")
+    Identity.objects.create(account=bob.mail_accounts.get(), name="Bob's", address="b2@example.test")
+    response = alice_client.get(reverse("webmail:compose"))
+    choices = list(response.context["form"].fields["account"].choices)
+    assert choices == [(str(account.id), account.address),
+                       (f"{account.id}:{identity.id}", "Support, Desk <support@example.test>")]
+    assert response.context["signatures"] == {str(account.id): "Alice", f"{account.id}:{identity.id}":
+                                              "The support team"}
+    response = alice_client.post(reverse("webmail:compose"), {
+        "account": f"{account.id}:{identity.id}", "to": "x@example.org", "subject": "From support", "text": "Hi"})
+    assert response.status_code == 302
+    row = OutboxMessage.objects.get(subject="From support")
+    assert row.relay == account and row.envelope_from == "support@example.test"
+    assert b'From: "Support, Desk" <support@example.test>' in outbox_raw(row)
+    # The account's own name and address, as before.
+    alice_client.post(reverse("webmail:compose"), {
+        "account": account.id, "to": "x@example.org", "subject": "From Alice", "text": "Hi"})
+    assert b'From: Alice <alice@example.test>' in outbox_raw(OutboxMessage.objects.get(subject="From Alice"))
+    # Another user's identity is not a choice.
+    theirs = Identity.objects.get(name="Bob's")
+    response = alice_client.post(reverse("webmail:compose"), {
+        "account": f"{account.id}:{theirs.id}", "to": "x@example.org", "subject": "Stolen", "text": "Hi"})
+    assert response.status_code == 200 and "account" in response.context["form"].errors
+    assert not OutboxMessage.objects.filter(subject="Stolen").exists()

@@ -1,4 +1,4 @@
-"""Accounts users manage themselves: the "Test connection" rows (issue 14)."""
+"""Accounts users manage themselves: identities (other names and addresses per account) and "Test connection" rows."""
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -32,5 +32,18 @@ class Migration(migrations.Migration):
                 ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='connection_tests', to='mailboxes.mailaccount')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connection_tests', to=settings.AUTH_USER_MODEL)),
             ],
+        ),
+        migrations.CreateModel(
+            name='Identity',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(blank=True, max_length=200)),
+                ('address', models.CharField(max_length=254)),
+                ('signature', models.TextField(blank=True, max_length=2000)),
+                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='mailboxes.mailaccount')),
+            ],
+            options={
+                'ordering': ['address', 'id'],
+            },
         ),
     ]

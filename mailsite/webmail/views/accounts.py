@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mailsite.mailboxes.models import DEFAULT_PORTS
+from mailsite.mailboxes.models import DEFAULT_PORTS, MailAccount
 from mailsite.webmail import listing, selectors, services
-from mailsite.webmail.account_forms import AccountForm, TestConnectionForm
+from mailsite.webmail.account_forms import AccountForm, IdentityFormSet, TestConnectionForm
 from spooler.services.connection_test import connection_test_start
 
 
@@ -51,14 +51,17 @@ def account_edit(request, account_id: int):
 
 def _account_form(request, account):
     form = AccountForm(request.POST or None, account=account)
-    if request.method == "POST" and form.is_valid():
-        saved = services.account_save(user=request.user, account=account, fields=form.account_fields())
+    identities = IdentityFormSet(request.POST or None, instance=account or MailAccount(user=request.user),
+                                 prefix="identities")
+    if request.method == "POST" and form.is_valid() and identities.is_valid():
+        saved = services.account_save(user=request.user, account=account, fields=form.account_fields(),
+                                      identities=identities)
         messages.success(request, _("%(address)s saved; it is checked for new mail shortly.")
                          % {"address": saved.address})
         return redirect("webmail:accounts")
     test_url = reverse("webmail:account_test", args=[account.id]) if account else reverse("webmail:account_test_new")
     return render(request, "webmail/account_edit.html", {
-        "account": account, "form": form, "test_url": test_url, "default_ports": DEFAULT_PORTS,
+        "account": account, "form": form, "identities": identities, "test_url": test_url, "default_ports": DEFAULT_PORTS,
     })
 
 
