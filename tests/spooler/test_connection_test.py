@@ -11,7 +11,6 @@ from mailsite.mailboxes.models import ConnectionTest, MailAccount
 from spooler.services import connection_test as service
 from spooler.services import mail_hosts
 from spooler.services.inbound import errors
-from spooler.sessions import SMTPSession
 from tests.fixtures.net import free_port
 from tests.fixtures.users import make_user
 
@@ -178,11 +177,3 @@ def test_public_hosts_on_mail_ports_and_listed_hosts_are_allowed(settings, monke
         mail_hosts.mail_host_check(host="intranet.example", port=2111)
     settings.MAIL_ALLOWED_HOSTS = ["*"]
     assert mail_hosts.mail_host_check(host="anything", port=1) == "10.0.0.5"
-
-
-def test_a_session_connects_to_the_address_checked_and_not_to_what_the_name_says_later(smtp_server):
-    server = smtp_server()
-    # The name does not resolve at all: only the address given can have been used. (TLS would check the name.)
-    with SMTPSession("mail.invalid", server.port, security="none", timeout=5, connect_to="127.0.0.1") as session:
-        assert session.noop()
-    assert server.handler.hellos == 1
