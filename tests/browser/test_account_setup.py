@@ -1,7 +1,7 @@
 """Adding a mail account in a real browser, against the real parts: Chromium → the site → a ConnectionTest row →
 a Celery worker over a private Redis → the sandbox's Dovecot (POP3) and aiosmtpd (SMTP AUTH). "Test connection"
 goes green without a reload, then red with a wrong password; the ports follow the security; the account is saved
-and listed (a screenshot of the form under var/screenshots/, to look at)."""
+and listed (a screenshot of the form under var/screenshots/, to look at). Compose takes an identity's signature."""
 import re
 from pathlib import Path
 
@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from mailsite.mailboxes.models import ConnectionTest, MailAccount
+from mailsite.mailboxes.models import ConnectionTest, Identity, MailAccount
 from tests.fixtures.browser import login
 from tests.fixtures.celery_worker import CeleryWorker, worker_env
-from tests.fixtures.users import PASSWORD
+from tests.fixtures.users import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WAIT_MS = 60_000  # an upper bound for the worker to answer, not a timing
@@ -126,3 +126,19 @@ def test_a_test_the_worker_never_picks_up_says_so(setup_page, live_server, mail_
     page.click("#test-connection")
     expect(page.locator("#test-incoming")).to_have_text(re.compile("did not pick it up"), timeout=WAIT_MS)
     assert ConnectionTest.objects.get().status == "queued"
+
+
+def test_compose_switches_to_an_identitys_signature(live_server, browser_context):
+    user = make_user("erin")
+    account = user.mail_accounts.get()
+    MailAccount.objects.filter(id=account.id).update(signature="Erin")
+    identity = Identity.objects.create(account=account, name="Erin at work", address="erin@work.example",
+                                       signature="Erin, Example Ltd")
+    login(browser_context, live_server, user)
+    page = browser_context.new_page()
+    page.goto(f"{live_server.url}/compose/")
+    text = page.locator("#id_text")
+    expect(text).to_have_value("\n\n-- \nErin\n")
+    page.select_option("#id_account", f"{account.id}:{identity.id}")
+    expect(text).to_have_value("\n\n-- \nErin, Example Ltd\n")
+    expect(page.locator("#id_account option:checked")).to_have_text("Erin at work <erin@work.example>")
