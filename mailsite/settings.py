@@ -265,3 +265,5 @@ MAIL_DNS_TIMEOUT = env.float("MAIL_DNS_TIMEOUT", default=5.0)
 # worker has not started after MAIL_TEST_PICKUP_SECONDS is reported as such by the page.
 MAIL_TEST_KEEP_SECONDS = env.int("MAIL_TEST_KEEP_SECONDS", default=3600)
 MAIL_TEST_PICKUP_SECONDS = env.int("MAIL_TEST_PICKUP_SECONDS", default=20)
+# A user may have this many tests waiting or running at once (each one ties up a worker for up to MAIL_TIMEOUT).
+MAIL_TEST_MAX_WAITING = env.int("MAIL_TEST_MAX_WAITING", default=2)

@@ -27,11 +27,20 @@ SETTINGS_KEYS = ("incoming_protocol", "incoming_host", "incoming_port", "incomin
                  "imap_folders", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 
 
+class TooManyTests(Exception):
+    """The user already has MAIL_TEST_MAX_WAITING tests waiting or running (each one ties up a worker)."""
+
+
 def connection_test_start(*, user, settings_tried: dict, incoming_password: str = "", smtp_password: str = "",
                           account: MailAccount | None = None) -> ConnectionTest:
     """Store a test of `settings_tried` and queue it for a worker once committed. An empty password of an existing
-    `account` (the user's) means its stored one, on the same server only."""
+    `account` (the user's) means its stored one, on the same server only. Raises TooManyTests."""
     connection_tests_purge()
+    recent = timezone.now() - timedelta(seconds=settings.MAIL_TEST_PICKUP_SECONDS + 3 * settings.MAIL_TIMEOUT)
+    unfinished = ConnectionTest.objects.filter(user=user, created_at__gte=recent).exclude(
+        status=ConnectionTest.Status.DONE)
+    if unfinished.count() >= settings.MAIL_TEST_MAX_WAITING:
+        raise TooManyTests
     test = ConnectionTest.objects.create(
         user=user, account=account, settings={key: settings_tried.get(key) for key in SETTINGS_KEYS},
         incoming_password=incoming_password, smtp_password=smtp_password,

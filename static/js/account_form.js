@@ -114,6 +114,8 @@
       if (response.status === 400) {
         fieldErrors(answer.errors);
         showBoth(words.invalid, "bad");
+      } else if (response.status === 429 && answer.error) {
+        showBoth(answer.error, "bad");
       } else if (!response.ok || !answer.status_url) {
         showBoth(words.failed, "bad");
       } else {

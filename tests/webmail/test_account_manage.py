@@ -413,3 +413,14 @@ def test_compose_offers_the_identities_and_sends_with_the_chosen_ones_from_and_s
         "account": f"{account.id}:{theirs.id}", "to": "x@example.org", "subject": "Stolen", "text": "Hi"})
     assert response.status_code == 200 and "account" in response.context["form"].errors
     assert not OutboxMessage.objects.filter(subject="Stolen").exists()
+
+
+def test_a_user_cannot_queue_tests_without_bound(alice_client, alice, bob, monkeypatch, settings):
+    settings.MAIL_TEST_MAX_WAITING = 2
+    monkeypatch.setattr(tasks.connection_test, "apply_async", lambda *a, **k: None)
+    ConnectionTest.objects.create(user=bob)  # another user's do not count
+    url = reverse("webmail:account_test_new")
+    assert [alice_client.post(url, new_account_data()).status_code for _ in range(3)] == [202, 202, 429]
+    assert "still running" in alice_client.post(url, new_account_data()).json()["error"]
+    ConnectionTest.objects.filter(user=alice).update(status="done")
+    assert alice_client.post(url, new_account_data()).status_code == 202

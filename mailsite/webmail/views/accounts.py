@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailsite.mailboxes.models import DEFAULT_PORTS, MailAccount
 from mailsite.webmail import listing, selectors, services
 from mailsite.webmail.account_forms import AccountForm, IdentityFormSet, TestConnectionForm
-from spooler.services.connection_test import connection_test_start
+from spooler.services.connection_test import TooManyTests, connection_test_start
 
 
 @require_POST
@@ -89,9 +89,13 @@ def account_test(request, account_id: int | None = None):
     if not form.is_valid():
         return JsonResponse({"errors": {name: [str(e) for e in errs] for name, errs in form.errors.items()}},
                             status=400)
-    test = connection_test_start(user=request.user, account=account, settings_tried=form.test_settings(),
-                                 incoming_password=form.cleaned_data.get("incoming_password") or "",
-                                 smtp_password=form.cleaned_data.get("smtp_password") or "")
+    try:
+        test = connection_test_start(user=request.user, account=account, settings_tried=form.test_settings(),
+                                     incoming_password=form.cleaned_data.get("incoming_password") or "",
+                                     smtp_password=form.cleaned_data.get("smtp_password") or "")
+    except TooManyTests:
+        return JsonResponse({"error": _("A test is still running. Wait for its result, then try again.")},
+                            status=429)
     return JsonResponse({"id": test.id, "status_url": reverse("webmail:account_test_status", args=[test.id])},
                         status=202)
 
