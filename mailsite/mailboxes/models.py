@@ -7,14 +7,15 @@ import zlib
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mailsite.mailboxes.placement import Box
 
 
 class Security(models.TextChoices):
-    NONE = "none", "None (plain text)"
-    STARTTLS = "starttls", "STARTTLS / STLS"
-    TLS = "tls", "Implicit TLS"
+    NONE = "none", _("None (plain text)")
+    STARTTLS = "starttls", _("STARTTLS / STLS")
+    TLS = "tls", _("Implicit TLS")
 
 
 class Protocol(models.TextChoices):
