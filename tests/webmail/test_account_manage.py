@@ -424,3 +424,15 @@ def test_a_user_cannot_queue_tests_without_bound(alice_client, alice, bob, monke
     assert "still running" in alice_client.post(url, new_account_data()).json()["error"]
     ConnectionTest.objects.filter(user=alice).update(status="done")
     assert alice_client.post(url, new_account_data()).status_code == 202
+
+
+def test_the_list_says_how_each_account_is_read(alice_client, alice):
+    MailAccount.objects.filter(user=alice).update(delete_after_days=30, poll_interval=600, incoming_protocol="imap",
+                                                  imap_folders=["INBOX", "Lists"])
+    page = alice_client.get(reverse("webmail:accounts")).content.decode()
+    assert "left on the server for 30 days" in page and "checked every 10 minutes" in page
+    assert "INBOX, Lists" in page
+    MailAccount.objects.filter(user=alice).update(delete_after_days=None, delete_after_download=True,
+                                                  poll_interval=None)
+    page = alice_client.get(reverse("webmail:accounts")).content.decode()
+    assert "deleted from the server after download" in page and "checked as often as the site checks" in page
