@@ -272,3 +272,23 @@ RATE_LIMIT_REDIS_RETRY_SECONDS = env.float("RATE_LIMIT_REDIS_RETRY_SECONDS", def
 # The client address is REMOTE_ADDR, unless the site runs behind this many reverse proxies that each append the
 # address they saw to X-Forwarded-For: then it is the one the outermost trusted proxy appended. 0: never read it.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Mail accounts users set up themselves (spooler/services/mail_hosts.py). Which servers a user may make the
+# site connect to: by default only public hosts (every address they resolve to is global) on the standard mail
+# ports, so the site cannot be used to probe the internal network or other services. MAIL_ALLOWED_HOSTS adds
+# explicit exceptions, checked before that rule: "host" (any port), "host:port", "*.example.com" (shell-style
+# patterns), or "*" for any host on any port. In DEBUG the dev mail sandbox is allowed, so `make run` works.
+MAIL_PUBLIC_PORTS = [int(p) for p in env.list("MAIL_PUBLIC_PORTS", default=["25", "110", "143", "465", "587", "993",
+                                                                             "995"])]
+MAIL_ALLOWED_HOSTS = env.list("MAIL_ALLOWED_HOSTS", default=[
+    f"{DEVMAIL_HOST}:{port}" for port in (DEVMAIL_SMTP_PORT, DEVMAIL_POP3_PORT, DEVMAIL_IMAP_PORT, DEVMAIL_POP3S_PORT,
+                                          DEVMAIL_IMAPS_PORT)
+] if DEBUG else [])
+# Looking a host name up when an account is saved waits at most this long.
+MAIL_DNS_TIMEOUT = env.float("MAIL_DNS_TIMEOUT", default=5.0)
+# "Test connection" results (the row keeps the settings tried) are deleted after this many seconds; a test the
+# worker has not started after MAIL_TEST_PICKUP_SECONDS is reported as such by the page.
+MAIL_TEST_KEEP_SECONDS = env.int("MAIL_TEST_KEEP_SECONDS", default=3600)
+MAIL_TEST_PICKUP_SECONDS = env.int("MAIL_TEST_PICKUP_SECONDS", default=20)
+# A user may have this many tests waiting or running at once (each one ties up a worker for up to MAIL_TIMEOUT).
+MAIL_TEST_MAX_WAITING = env.int("MAIL_TEST_MAX_WAITING", default=2)

@@ -5,6 +5,7 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown
 
 from spooler.services import broker
+from spooler.services import connection_test as connection_tests
 from spooler.services.inbound import poll, schedule
 from spooler.services.outbound import delivery, smtp_connections, sweeper
 
@@ -38,3 +39,9 @@ def poll_due_accounts() -> int:
     ids = schedule.accounts_due_for_poll()
     broker.accounts_poll_request(account_ids=ids, due_only=True)
     return len(ids)
+
+
+@shared_task(name="spooler.tasks.connection_test")
+def connection_test(test_id: int) -> str | None:
+    test = connection_tests.connection_test_run(test_id=test_id)
+    return test.status if test is not None else None

@@ -7,14 +7,15 @@ import zlib
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mailsite.mailboxes.placement import Box
 
 
 class Security(models.TextChoices):
-    NONE = "none", "None (plain text)"
-    STARTTLS = "starttls", "STARTTLS / STLS"
-    TLS = "tls", "Implicit TLS"
+    NONE = "none", _("None (plain text)")
+    STARTTLS = "starttls", _("STARTTLS / STLS")
+    TLS = "tls", _("Implicit TLS")
 
 
 class Protocol(models.TextChoices):
@@ -24,6 +25,28 @@ class Protocol(models.TextChoices):
 
 # Line separators (everything str.splitlines() splits on), other C0/C1 controls, DEL: never in a header line.
 _HEADER_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+# The usual ports by protocol and security (the account form's presets; an empty port means this one).
+DEFAULT_PORTS = {
+    "pop3": {"none": 110, "starttls": 110, "tls": 995},
+    "imap": {"none": 143, "starttls": 143, "tls": 993},
+    "smtp": {"none": 25, "starttls": 587, "tls": 465},
+}
+
+
+def default_port(*, protocol: str, security: str) -> int:
+    return DEFAULT_PORTS[protocol][security]
+
+
+def from_header(name: str, address: str) -> str:
+    """The From field: '"Name" <address>'. The name is always quoted (so "Doe, John" is one mailbox), and a
+    stored name is put on one line: line breaks and control characters become spaces (the forms refuse them,
+    but a row may hold them from before). RFC 2047 for a non-ASCII name is the builder's."""
+    name = " ".join(_HEADER_CONTROLS.sub(" ", name or "").split())
+    if not name:
+        return address
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
 
 
 def default_imap_folders():
@@ -98,13 +121,7 @@ class MailAccount(models.Model):
 
     @property
     def from_header(self) -> str:
-        """The From field: '"Name" <address>'. The name is always quoted (so "Doe, John" is one mailbox), and a
-        stored name is put on one line: line breaks and control characters become spaces (the admin refuses
-        them, but a row may hold them from before). RFC 2047 for a non-ASCII name is the builder's."""
-        name = " ".join(_HEADER_CONTROLS.sub(" ", self.display_name or "").split())
-        if not name:
-            return self.address
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{self.address}>'
+        return from_header(self.display_name, self.address)
 
     @property
     def folders(self) -> list[str]:
@@ -112,6 +129,10 @@ class MailAccount(models.Model):
         if self.incoming_protocol != Protocol.IMAP:
             return ["INBOX"]
         return [f for f in (self.imap_folders or []) if isinstance(f, str) and f.strip()] or ["INBOX"]
+
+    @property
+    def poll_interval_minutes(self) -> int | None:
+        return (self.poll_interval + 59) // 60 if self.poll_interval else None
 
     @property
     def polling(self) -> bool:
@@ -295,3 +316,56 @@ class RemoteContentSender(models.Model):
 
     def __str__(self):
         return self.address
+
+
+class Identity(models.Model):
+    """Another name and address to write from an account, with its own signature (an alias). The account's own
+    name, address and signature are its default identity; the compose page offers both in its From list."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="identities")
+    name = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=254)
+    signature = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["address", "id"]
+
+    def __str__(self):
+        return self.from_header
+
+    @property
+    def from_header(self) -> str:
+        return from_header(self.name, self.address)
+
+
+class ConnectionTest(models.Model):
+    """One "Test connection" of account settings (maybe not saved yet), run by a worker; the page polls it.
+
+    The passwords tried are kept only until the test has run (then cleared); rows are deleted after
+    MAIL_TEST_KEEP_SECONDS. An empty password of an existing account means its stored one (never sent to the page).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connection_tests")
+    account = models.ForeignKey(MailAccount, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="connection_tests")
+    # The settings tried, as the form held them (host, port, security, user name per side; no password).
+    settings = models.JSONField(default=dict)
+    incoming_password = models.CharField(max_length=255, blank=True)
+    smtp_password = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # Per side: passed or not (None: not run), and the words for the user (a translatable constant, or "").
+    incoming_ok = models.BooleanField(null=True)
+    incoming_result = models.CharField(max_length=300, blank=True)
+    smtp_ok = models.BooleanField(null=True)
+    smtp_result = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"connection test {self.id} ({self.status})"

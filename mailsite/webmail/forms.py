@@ -8,8 +8,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from mailsite.mailboxes.models import Protocol, Security
-from mailsite.webmail.validators import no_line_breaks, one_header_line
+from mailsite.webmail.validators import one_header_line
 from spooler.services.header_input import AddressError, address_list_split, address_parse
 
 MAX_RECIPIENTS = 100
@@ -85,8 +84,30 @@ def attachment_parts(files) -> list[tuple[str, str, object]]:
     return parts
 
 
+class SenderField(forms.ChoiceField):
+    """The From list: each account ("5": its own name and address) and its identities ("5:7"). Cleans to
+    (account, identity or None); the choices and their signatures come from the user's accounts."""
+
+    def set_accounts(self, accounts) -> None:
+        self.senders, choices = {}, []
+        for account in accounts.prefetch_related("identities"):
+            self.senders[str(account.id)] = (account, None)
+            choices.append((str(account.id), str(account)))
+            for identity in account.identities.all():
+                self.senders[f"{account.id}:{identity.id}"] = (account, identity)
+                shown = f"{identity.name} <{identity.address}>" if identity.name else identity.address
+                choices.append((f"{account.id}:{identity.id}", shown))
+        self.choices = choices
+
+    def signatures(self) -> dict:
+        return {value: (identity or account).signature for value, (account, identity) in self.senders.items()}
+
+    def clean(self, value):
+        return self.senders[super().clean(value)]
+
+
 class ComposeForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=None, empty_label=None, label="From")
+    account = SenderField(label="From")
     to = AddressListField(label="To", required=False, help_text="Separate addresses with commas.",
                           widget=_address_input())
     cc = AddressListField(label="Cc", required=False, widget=_address_input())
@@ -111,7 +132,7 @@ class ComposeForm(forms.Form):
 
     def __init__(self, *args, accounts, uploads_over_limit: bool = False, kept=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts
+        self.fields["account"].set_accounts(accounts)
         if kept:  # files kept with the draft (undo send): sent again unless unticked
             self.fields["keep"].choices = [(a.id, f"{a.filename} ({filesizeformat(a.size)})") for a in kept]
             self.fields["keep"].initial = [a.id for a in kept]
@@ -120,11 +141,13 @@ class ComposeForm(forms.Form):
         self.uploads_over_limit = uploads_over_limit  # (the upload handler stopped storing them)
 
     def clean_account(self):
-        account = self.cleaned_data["account"]
+        account, identity = self.cleaned_data["account"]
+        address = (identity or account).address
         try:
-            address_parse(account.address)
+            address_parse(address)
         except AddressError as exc:
-            raise ValidationError(f"This account cannot send: its address {account.address} {exc}.") from None
+            raise ValidationError(f"This account cannot send: its address {address} {exc}.") from None
+        self.cleaned_data["identity"] = identity
         return account
 
     def clean_subject(self):
@@ -186,93 +209,3 @@ class ContactForm(forms.Form):
             return address_parse(value.strip())
         except AddressError as exc:
             raise ValidationError(f"“{_shown(value)}” is not a valid e-mail address: it {exc}.") from None
-
-
-MAX_FOLDERS = 20
-_FOLDER_FORBIDDEN = set("\r\n\x00")
-
-
-class AccountSettingsForm(forms.Form):
-    """How one of the user's accounts is read. The server's host is the administrator's to change."""
-
-    incoming_protocol = forms.ChoiceField(label="Protocol", choices=Protocol.choices)
-    incoming_security = forms.ChoiceField(label="Security", choices=Security.choices)
-    incoming_port = forms.IntegerField(label="Port", min_value=1, max_value=65535)
-    incoming_username = forms.CharField(label="User name", max_length=255, validators=[no_line_breaks])
-    new_password = forms.CharField(
-        label="Password", required=False, strip=False, max_length=255, validators=[no_line_breaks],
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to keep the current password.",
-    )
-    poll_interval_minutes = forms.IntegerField(
-        label="Check every (minutes)", required=False, min_value=1, max_value=24 * 60,
-        help_text="Empty: as often as the site checks (every POLL_INTERVAL_SECONDS).",
-    )
-    delete_after_download = forms.BooleanField(
-        label="Delete messages from the server once they are stored here", required=False,
-        help_text="Off (the default): mail is left on the server.",
-    )
-    delete_after_days = forms.IntegerField(
-        label="Or delete them from the server after (days)", required=False, min_value=1, max_value=3650,
-        help_text="Only when mail is left on the server. Empty: never.",
-    )
-    imap_folders = forms.CharField(
-        label="IMAP folders", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line, e.g. INBOX. Empty: INBOX. POP3 always reads the inbox only.",
-    )
-    signature = forms.CharField(
-        label="Signature", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text='Put under new messages from this account, after a "-- " line.',
-    )
-
-    @classmethod
-    def for_account(cls, account, data=None):
-        initial = {
-            "incoming_protocol": account.incoming_protocol,
-            "incoming_security": account.incoming_security,
-            "incoming_port": account.incoming_port,
-            "incoming_username": account.incoming_username,
-            "poll_interval_minutes": (account.poll_interval + 59) // 60 if account.poll_interval else None,
-            "delete_after_download": account.delete_after_download,
-            "delete_after_days": account.delete_after_days,
-            "imap_folders": "\n".join(account.imap_folders or []),
-            "signature": account.signature,
-        }
-        return cls(data, initial=initial)
-
-    def clean_imap_folders(self):
-        folders = []
-        for line in self.cleaned_data["imap_folders"].splitlines():
-            name = line.strip()
-            if not name:
-                continue
-            if _FOLDER_FORBIDDEN & set(name) or len(name) > 200:
-                raise ValidationError("A folder name is at most 200 characters, on one line.")
-            if name not in folders:
-                folders.append(name)
-        if len(folders) > MAX_FOLDERS:
-            raise ValidationError(f"At most {MAX_FOLDERS} folders.")
-        return folders or ["INBOX"]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("delete_after_download") and data.get("delete_after_days"):
-            self.add_error("delete_after_days", "Messages are already deleted right after download.")
-        return data
-
-    def changes(self) -> dict:
-        """Keyword arguments for services.account_settings_update."""
-        data = self.cleaned_data
-        minutes = data.get("poll_interval_minutes")
-        return {
-            "incoming_protocol": data["incoming_protocol"],
-            "incoming_security": data["incoming_security"],
-            "incoming_port": data["incoming_port"],
-            "incoming_username": data["incoming_username"],
-            "poll_interval": minutes * 60 if minutes else None,
-            "delete_after_download": data["delete_after_download"],
-            "delete_after_days": data.get("delete_after_days"),
-            "imap_folders": data["imap_folders"],
-            "new_password": data.get("new_password") or "",
-            "signature": data.get("signature", "").replace("\r\n", "\n").replace("\x00", ""),
-        }

@@ -1,13 +1,16 @@
 """Reads for the webmail pages. Every query is scoped to the user."""
 from datetime import timedelta
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 
-from mailsite.mailboxes.models import Attachment, MailAccount, Message
+from mailsite.mailboxes.models import Attachment, ConnectionTest, MailAccount, Message
 from mailsite.mailboxes.placement import Box, conversation_key
 from mailsite.webmail.listing import LIST_DEFERRED
+from spooler.models import DUE_STATUSES, OutboxStatus
 
 
 def account_list(*, user):
@@ -16,6 +19,11 @@ def account_list(*, user):
 
 def account_get(*, user, account_id: int) -> MailAccount:
     return get_object_or_404(MailAccount, id=account_id, user=user)
+
+
+def account_outbox_waiting(*, account: MailAccount) -> int:
+    """How many of the account's messages wait in the Outbox (removing the account cancels them)."""
+    return account.outbox.filter(status__in=[*DUE_STATUSES, OutboxStatus.HELD]).count()
 
 
 def message_get(*, user, message_id: int) -> Message:
@@ -110,3 +118,28 @@ def account_status(account: MailAccount, *, now=None) -> dict:
         "last_poll_fetched": account.last_poll_fetched,
         "next_poll_at": account.next_poll_at.isoformat() if account.next_poll_at else None,
     }
+
+
+def connection_test_get(*, user, test_id: int) -> ConnectionTest:
+    return get_object_or_404(ConnectionTest, id=test_id, user=user)
+
+
+def connection_test_status(test: ConnectionTest, *, now=None) -> dict:
+    """A connection test for the page that polls it: each side's result in the user's language. "lost": the worker
+    never started it, or never finished it (the page stops waiting)."""
+    now = now or timezone.now()
+    state = test.status
+    waited = (now - test.created_at).total_seconds()
+    if state == ConnectionTest.Status.QUEUED and waited > settings.MAIL_TEST_PICKUP_SECONDS:
+        state = "lost"
+    elif state == ConnectionTest.Status.RUNNING and waited > settings.MAIL_TEST_PICKUP_SECONDS + \
+            3 * settings.MAIL_TIMEOUT:
+        state = "lost"
+
+    def side(ok, result):
+        if ok is None:
+            return None
+        return {"ok": ok, "text": gettext("Connected.") if ok else gettext(result) + "."}
+
+    return {"id": test.id, "state": state, "incoming": side(test.incoming_ok, test.incoming_result),
+            "smtp": side(test.smtp_ok, test.smtp_result)}

@@ -1,19 +1,21 @@
 """Writes of the webmail pages. Sending only writes an outbox row; the spool delivers."""
 from django.db import transaction
 
-from mailsite.mailboxes.models import MailAccount, Message
+from mailsite.mailboxes.models import Identity, MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
 from mailsite.webmail import organize
 from spooler.models import OutboxMessage
 from spooler.services.broker import accounts_poll_request
 from spooler.services.outbound.enqueue import outbox_send
+from spooler.services.outbound.queue_ops import outbox_cancel
 
 
 def compose_send(*, user, account: MailAccount, to: list[str], cc: list[str], subject: str, text: str,
                  bcc: list[str] = (), attachments=(), in_reply_to: str = "", references: list[str] = (),
-                 not_before=None) -> OutboxMessage:
-    """Spool a written message. `attachments`: (filename, content type, bytes); Bcc goes in the envelope only."""
-    mail = OutgoingMail(sender=account.from_header, to=to, cc=cc, subject=subject, text=text, bcc=list(bcc),
+                 not_before=None, identity: Identity | None = None) -> OutboxMessage:
+    """Spool a written message, from the account's own name and address or one of its identities (through the
+    account's SMTP server either way). `attachments`: (filename, content type, bytes); Bcc: the envelope only."""
+    mail = OutgoingMail(sender=(identity or account).from_header, to=to, cc=cc, subject=subject, text=text, bcc=list(bcc),
                         attachments=list(attachments), in_reply_to=in_reply_to, references=list(references))
     with transaction.atomic():
         return outbox_send(mail=mail, relay=account, user=user, not_before=not_before)
@@ -34,22 +36,28 @@ def accounts_check_now(*, user) -> int:
     return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
 
 
-SETTINGS_FIELDS = (
-    "incoming_protocol", "incoming_security", "incoming_port", "incoming_username",
-    "poll_interval", "delete_after_download", "delete_after_days", "imap_folders",
-    "signature",
-)
-
-
-def account_settings_update(*, account: MailAccount, new_password: str = "", **changes) -> MailAccount:
-    """Change how an account is polled. Its backoff is forgotten and it is polled at the next beat."""
-    for name, value in changes.items():
-        if name not in SETTINGS_FIELDS:
-            raise ValueError(f"{name} is not a setting users change")
+def account_save(*, user, fields: dict, account: MailAccount | None = None, identities=None) -> MailAccount:
+    """Add an account to the user's, or change one of theirs (`fields` from the account form; `identities` a
+    valid identity formset, saved with it). Its backoff is forgotten and it is polled at the next beat."""
+    account = account or MailAccount(user=user)
+    for name, value in fields.items():
         setattr(account, name, value)
-    if new_password:
-        account.incoming_password = new_password
     account.poll_failures = 0
     account.next_poll_at = None
-    account.save()
+    with transaction.atomic():
+        account.save()
+        if identities is not None:
+            identities.instance = account
+            identities.save()
     return account
+
+
+def account_remove(*, account: MailAccount) -> int:
+    """Remove an account and the messages stored from it (they stay on the server if they were left there).
+    Its messages still waiting in the Outbox are cancelled, not sent through another relay. Returns how many
+    stored messages were deleted."""
+    with transaction.atomic():
+        outbox_cancel(ids=list(account.outbox.values_list("id", flat=True)))
+        stored = account.messages.count()
+        account.delete()
+    return stored

@@ -31,5 +31,10 @@ urlpatterns = [
     path("check/", accounts.check_now, name="check_now"),
     path("status/", accounts.account_status, name="status"),
     path("mail-accounts/", accounts.account_settings, name="accounts"),
+    path("mail-accounts/add/", accounts.account_add, name="account_add"),
     path("mail-accounts/<int:account_id>/", accounts.account_edit, name="account_edit"),
+    path("mail-accounts/<int:account_id>/remove/", accounts.account_remove, name="account_remove"),
+    path("mail-accounts/test/", accounts.account_test, name="account_test_new"),
+    path("mail-accounts/<int:account_id>/test/", accounts.account_test, name="account_test"),
+    path("mail-accounts/test/<int:test_id>/", accounts.account_test_status, name="account_test_status"),
 ]

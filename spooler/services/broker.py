@@ -107,3 +107,12 @@ def accounts_poll_request(*, account_ids, due_only: bool = False) -> int:
         elif due_only:
             account_unqueue(account_id=account_id)
     return queued
+
+
+# --- connection tests -----------------------------------------------------------------------------------------
+
+
+def connection_test_request(*, test_id: int) -> bool:
+    """Queue a "Test connection" run. False when the broker cannot be reached (the page says the test was not
+    started when the row stays queued)."""
+    return _publish(_tasks().connection_test, args=[test_id], what=f"connection test {test_id}")

@@ -78,15 +78,21 @@ class ReplyTooLong(Exception):
 
 
 class ImplicitTLSMixin:
-    """For poplib/imaplib subclasses: wrap the socket in TLS at connect when given a context.
+    """For poplib/imaplib subclasses: wrap the socket in TLS at connect when given a context, and connect to a
+    given address instead of resolving the host name (TLS still checks the certificate against the name).
 
-    Set self._implicit_tls (an SSLContext or None) before calling the library's __init__.
+    Set self._implicit_tls (an SSLContext or None) and self._connect_to (an address or None) before calling the
+    library's __init__.
     """
 
     _implicit_tls = None
+    _connect_to = None
 
     def _create_socket(self, timeout):
-        sock = super()._create_socket(timeout)
+        if self._connect_to:
+            sock = socket.create_connection((self._connect_to, self.port), timeout)
+        else:
+            sock = super()._create_socket(timeout)
         if self._implicit_tls is not None:
             sock = self._implicit_tls.wrap_socket(sock, server_hostname=self.host)
         return sock
@@ -98,8 +104,11 @@ class Session:
     default_port = {"none": 0, "starttls": 0, "tls": 0}
 
     def __init__(self, host, port, *, username=None, password=None, security="tls", timeout=None,
-                 ssl_context=None, cafile=None, insecure=False):
+                 ssl_context=None, cafile=None, insecure=False, connect_to=None):
         self.host = check_arg("host", host)
+        # The address to connect to, resolved and checked by the caller (so DNS cannot change between the check
+        # and the connection); the certificate is still checked against ``host``. None: resolve ``host``.
+        self.connect_to = check_arg("connect_to", connect_to) or None
         self.port = int(port) if port else self.default_port[tls.check_security(security)]
         self.username = check_arg("username", username)
         self.password = check_arg("password", password)

@@ -20,7 +20,8 @@ WRITABLE_FLAGS = frozenset({"\\Seen", "\\Flagged"})
 class _IMAP(ImplicitTLSMixin, imaplib.IMAP4):
     """imaplib with implicit TLS and a cap on literal sizes, both per connection."""
 
-    def __init__(self, host, port, timeout, max_literal, implicit_tls=None):
+    def __init__(self, host, port, timeout, max_literal, implicit_tls=None, connect_to=None):
+        self._connect_to = connect_to
         self.max_literal = max_literal
         self._implicit_tls = implicit_tls
         super().__init__(host, port, timeout)
@@ -38,10 +39,10 @@ class IMAPSession(Reader):
     default_port = {"none": 143, "starttls": 143, "tls": 993}
 
     def __init__(self, host, port, username, password, security="tls", folder="INBOX", timeout=None,
-                 ssl_context=None, cafile=None, insecure=False, max_message_bytes=None):
+                 ssl_context=None, cafile=None, insecure=False, max_message_bytes=None, connect_to=None):
         super().__init__(host, port, username, password, security=security, timeout=timeout,
                          ssl_context=ssl_context, cafile=cafile, insecure=insecure,
-                         max_message_bytes=max_message_bytes)
+                         max_message_bytes=max_message_bytes, connect_to=connect_to)
         self.folder = check_arg("folder", folder)
         self.uidvalidity = None
         self._sizes = None
@@ -57,7 +58,7 @@ class IMAPSession(Reader):
         limit = self.max_message_bytes + _LITERAL_SLACK
         with network_errors(self.server, "connecting"):
             try:
-                self._conn = _IMAP(self.host, self.port, self.timeout, limit, implicit)
+                self._conn = _IMAP(self.host, self.port, self.timeout, limit, implicit, self.connect_to)
             except imaplib.IMAP4.error as exc:
                 raise TransientError(f"bad greeting: {_text(exc)}", server=self.server) from exc
         try:

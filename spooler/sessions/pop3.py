@@ -20,7 +20,8 @@ _MAX_REPLY_LINE = 64 * 1024
 class _POP3(ImplicitTLSMixin, poplib.POP3):
     """poplib with a per-connection line limit, implicit TLS and block-wise RETR."""
 
-    def __init__(self, host, port, timeout, max_line, implicit_tls=None):
+    def __init__(self, host, port, timeout, max_line, implicit_tls=None, connect_to=None):
+        self._connect_to = connect_to
         self.max_line = max_line
         self._implicit_tls = implicit_tls
         super().__init__(host, port, timeout)
@@ -91,10 +92,10 @@ class POP3Session(Reader):
     default_port = {"none": 110, "starttls": 110, "tls": 995}
 
     def __init__(self, host, port, username, password, security="tls", timeout=None, ssl_context=None,
-                 cafile=None, insecure=False, max_message_bytes=None):
+                 cafile=None, insecure=False, max_message_bytes=None, connect_to=None):
         super().__init__(host, port, username, password, security=security, timeout=timeout,
                          ssl_context=ssl_context, cafile=cafile, insecure=insecure,
-                         max_message_bytes=max_message_bytes)
+                         max_message_bytes=max_message_bytes, connect_to=connect_to)
         self.has_uidl = False
         self.capabilities = {}
         self._listing = None  # [(uid, size)] in server order, loaded once: a POP3 maildrop is fixed per session
@@ -112,7 +113,7 @@ class POP3Session(Reader):
         implicit = self.ssl_context if self.security == "tls" else None
         with network_errors(self.server, "connecting"):
             try:
-                self._conn = _POP3(self.host, self.port, self.timeout, _MAX_REPLY_LINE, implicit)
+                self._conn = _POP3(self.host, self.port, self.timeout, _MAX_REPLY_LINE, implicit, self.connect_to)
             except poplib.error_proto as exc:
                 raise TransientError(f"bad greeting: {reply_text(exc.args[0])}", server=self.server) from exc
         try:

@@ -32,9 +32,9 @@ class SMTPSession(Session):
 
     def __init__(self, host, port, username=None, password=None, security="starttls", timeout=None,
                  ssl_context=None, cafile=None, insecure=False, local_hostname=None, max_message_bytes=None,
-                 connect_timeout=None):
+                 connect_timeout=None, connect_to=None):
         super().__init__(host, port, username=username, password=password, security=security, timeout=timeout,
-                         ssl_context=ssl_context, cafile=cafile, insecure=insecure)
+                         ssl_context=ssl_context, cafile=cafile, insecure=insecure, connect_to=connect_to)
         # Until the server has greeted us and we are logged in; then `timeout` (see limits.CONNECT_TIMEOUT).
         self.connect_timeout = min(float(connect_timeout if connect_timeout is not None else limits.CONNECT_TIMEOUT),
                                    self.timeout)
@@ -61,7 +61,7 @@ class SMTPSession(Session):
                 else:
                     self._conn = smtplib.SMTP(local_hostname=self.local_hostname, timeout=self.connect_timeout)
                 self._conn._host = self.host  # (what __init__ would set: the TLS server name, for SMTPS and STARTTLS)
-                code, text = self._conn.connect(self.host, self.port)
+                code, text = self._conn.connect(self.connect_to or self.host, self.port)
                 if code != 220:
                     raise smtplib.SMTPConnectError(code, text)
                 self._hello()

@@ -15,6 +15,7 @@ from mailsite.mailboxes.models import MailAccount
 from mailsite.webmail.forms import attachment_parts
 from spooler.models import OutboxMessage
 from spooler.services.outbound.enqueue import outbox_raw
+from tests.webmail.account_helpers import account_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -290,9 +291,8 @@ def test_a_new_message_starts_with_the_accounts_signature(alice_client, alice):
 
 def test_the_signature_is_set_in_the_account_settings(alice_client, alice):
     account = alice.mail_accounts.get()
-    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]), {
-        "incoming_protocol": "pop3", "incoming_security": "none", "incoming_port": 110,
-        "incoming_username": "alice", "signature": "Alice\r\nPhone 123"})
+    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]),
+                                 account_form_data(account, signature="Alice\r\nPhone 123"))
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.signature == "Alice\nPhone 123"

@@ -9,6 +9,7 @@ from django.utils import timezone
 from mailsite.celery import app as celery_app
 from mailsite.mailboxes.models import MailAccount
 from spooler.services.inbound.store import message_store
+from tests.webmail.account_helpers import account_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -120,23 +121,20 @@ def test_account_settings_change_polling(alice_client, alice):
     MailAccount.objects.filter(id=account.id).update(poll_failures=5, next_poll_at=timezone.now() + timedelta(hours=1))
     page = alice_client.get(reverse("webmail:accounts")).content.decode()
     assert account.address in page and reverse("webmail:account_edit", args=[account.id]) in page
-    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]), {
-        "incoming_protocol": "imap", "incoming_security": "starttls", "incoming_port": 143,
-        "incoming_username": "alice@example.test", "new_password": "",
-        "poll_interval_minutes": 10, "delete_after_days": 30, "imap_folders": "INBOX\nArchive\n\nArchive",
-    })
+    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]), account_form_data(
+        account, incoming_protocol="imap", incoming_security="starttls", incoming_username="alice@example.test",
+        poll_interval_minutes=10, on_server="days", delete_after_days=30, imap_folders="INBOX\nArchive\n\nArchive",
+    ))
     assert response.status_code == 302
     account.refresh_from_db()
-    assert (account.incoming_protocol, account.incoming_security, account.incoming_port) == ("imap", "starttls", 143)
+    assert (account.incoming_protocol, account.incoming_security, account.incoming_port) == ("imap", "starttls", 9)
     assert account.poll_interval == 600 and account.delete_after_days == 30 and not account.delete_after_download
     assert account.imap_folders == ["INBOX", "Archive"]
     assert account.incoming_password == "mailbox-secret"  # empty: kept
     assert account.poll_failures == 0 and account.next_poll_at is None  # polled again soon, backoff forgotten
-    alice_client.post(reverse("webmail:account_edit", args=[account.id]), {
-        "incoming_protocol": "pop3", "incoming_security": "tls", "incoming_port": 995,
-        "incoming_username": "alice@example.test", "new_password": "n3w", "delete_after_download": "on",
-        "imap_folders": "",
-    })
+    alice_client.post(reverse("webmail:account_edit", args=[account.id]), account_form_data(
+        account, incoming_protocol="pop3", incoming_security="tls", incoming_password="n3w", on_server="delete",
+        poll_interval_minutes="", imap_folders=""))
     account.refresh_from_db()
     assert account.incoming_password == "n3w" and account.delete_after_download and account.poll_interval is None
     assert account.imap_folders == ["INBOX"]
@@ -144,11 +142,10 @@ def test_account_settings_change_polling(alice_client, alice):
 
 def test_account_settings_validate(alice_client, alice):
     account = alice.mail_accounts.get()
-    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]), {
-        "incoming_protocol": "imap", "incoming_security": "none", "incoming_port": 70000,
-        "incoming_username": "a\r\nb", "delete_after_download": "on", "delete_after_days": 3,
-        "poll_interval_minutes": 0,
-    })
+    response = alice_client.post(reverse("webmail:account_edit", args=[account.id]), account_form_data(
+        account, incoming_protocol="imap", incoming_security="none", incoming_port=70000,
+        incoming_username="a\r\nb", on_server="days", delete_after_days="", poll_interval_minutes=0,
+    ))
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert {"incoming_port", "incoming_username", "delete_after_days", "poll_interval_minutes"} <= set(errors)

@@ -46,8 +46,8 @@ def draft_get(*, user, draft_id: int) -> Draft:
 
 
 def _account(user, account_id) -> MailAccount | None:
-    try:
-        return MailAccount.objects.filter(user=user, id=int(account_id)).first()
+    try:  # (a From list value: "5", or "5:7" for one of its identities; a draft keeps the account)
+        return MailAccount.objects.filter(user=user, id=int(str(account_id).split(":", 1)[0])).first()
     except (TypeError, ValueError):
         return None
 

@@ -41,8 +41,9 @@ def compose_submit(*, user, data: dict) -> OutboxMessage:
                               f"these are {filesizeformat(total)}. Nothing was sent.")
     with transaction.atomic():
         row = services.compose_send(
-            user=user, account=data["account"], to=data["to"], cc=data["cc"], bcc=data["bcc"],
-            subject=data["subject"], text=data["text"], attachments=files, in_reply_to=data["in_reply_to"],
+            user=user, account=data["account"], identity=data.get("identity"), to=data["to"], cc=data["cc"],
+            bcc=data["bcc"], subject=data["subject"], text=data["text"], attachments=files,
+            in_reply_to=data["in_reply_to"],
             references=data["references"], not_before=send_time(send_at=data.get("send_at")),
         )
         if data.get("draft"):

@@ -48,7 +48,7 @@ def _compose(request, cap: CappedUploadHandler):
         kept = draft_attachments(user=request.user, draft_id=initial.get("draft"))
         form = ComposeForm(initial=initial, accounts=accounts, kept=kept)
     return render(request, "webmail/compose.html", {
-        "form": form, "has_accounts": accounts.exists(), "signatures": {a.id: a.signature for a in accounts},
+        "form": form, "has_accounts": accounts.exists(), "signatures": form.fields["account"].signatures(),
         "suggestions": contacts.contact_suggestions(user=request.user),
         **extra,
     })
