@@ -5,6 +5,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from mailsite.api.urls import api_urlpatterns
+
 
 class FaviconView(RedirectView):
     """/favicon.ico → the site's icon. Pages that do not name an icon (the admin's) make browsers ask there."""
@@ -20,5 +22,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_urlpatterns, "api_v1"))),
+    path("settings/api-tokens/", include("mailsite.api.urls")),
     path("", include("mailsite.webmail.urls")),
 ]
