@@ -73,7 +73,7 @@ def _unexpected(request, exc):
 
 
 @api.post("/messages", response={202: MessageOut, **ERRORS, 409: Problem, 413: Problem, 422: Problem},
-          url_name="messages", summary="Send a message (spool it)")
+          url_name="messages", by_alias=True, summary="Send a message (spool it)")
 def message_create(request, response: HttpResponse, payload: MessageIn,
                    idempotency_key: str | None = Header(
                        None, alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY,
@@ -86,7 +86,7 @@ def message_create(request, response: HttpResponse, payload: MessageIn,
     return Status(202, selectors.message_out(submitted.row))
 
 
-@api.get("/messages", response={200: MessagePage, **ERRORS}, summary="Your messages, newest first")
+@api.get("/messages", response={200: MessagePage, **ERRORS}, by_alias=True, summary="Your messages, newest first")
 def message_list(request, status: list[MessageStatus] = Query(None),
                  created_after: datetime | None = Query(None), created_before: datetime | None = Query(None),
                  recipient: str | None = Query(None, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$"),
@@ -100,13 +100,13 @@ def message_list(request, status: list[MessageStatus] = Query(None),
 
 
 @api.get("/messages/{message_id}", response={200: MessageOut, **ERRORS, 404: Problem},
-         summary="A message's delivery, overall and per recipient")
+         by_alias=True, summary="A message's delivery, overall and per recipient")
 def message_detail(request, message_id: int = Path(..., ge=1, le=MAX_ID)):
     return selectors.message_out(selectors.message_get(user=request.auth, message_id=message_id))
 
 
 @api.post("/messages/{message_id}/cancel", response={200: MessageOut, **ERRORS, 404: Problem, 409: Problem},
-          summary="Cancel a message still waiting (queued, deferred or held)")
+          by_alias=True, summary="Cancel a message still waiting (queued, deferred or held)")
 def message_cancel(request, message_id: int = Path(..., ge=1, le=MAX_ID)):
     row = selectors.message_get(user=request.auth, message_id=message_id)
     return selectors.message_out(services.message_cancel(row=row))

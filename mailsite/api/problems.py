@@ -12,6 +12,7 @@ IDEMPOTENCY_KEY_REUSED = "urn:mailsite:problem:idempotency-key-reused"
 IDEMPOTENCY_KEY_SPENT = "urn:mailsite:problem:idempotency-key-spent"
 NOT_CANCELLABLE = "urn:mailsite:problem:not-cancellable"
 TOO_LARGE = "urn:mailsite:problem:too-large"
+BODY_PARAMETER = "payload"  # the views' name for the request body, not part of a field's path
 
 
 class ApiProblem(Exception):
@@ -53,6 +54,8 @@ def validation_errors(errors: list[dict]) -> ApiProblem:
     for error in errors:
         loc = list(error.get("loc") or ())
         source = str(loc.pop(0)) if loc else "body"
+        if source == "body" and loc[:1] == [BODY_PARAMETER]:
+            loc.pop(0)
         entries.append({"location": source, "field": ".".join(str(p) for p in loc),
                         "detail": _clean(str(error.get("msg", "")))})
     if any(e["location"] == "body" for e in entries):
