@@ -2,8 +2,6 @@
 
 django-ninja: the pydantic models in schemas.py validate the requests and generate /api/v1/openapi.json."""
 import logging
-from datetime import datetime
-
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -12,13 +10,14 @@ from ninja.errors import HttpError, ValidationError
 
 from mailsite.api import problems, selectors, services
 from mailsite.api.auth import BearerToken
-from mailsite.api.schemas import MessageIn, MessageOut, MessagePage, Problem, Status as MessageStatus
+from mailsite.api.schemas import DateTime, MessageIn, MessageOut, MessagePage, Problem, Status as MessageStatus
 
 logger = logging.getLogger(__name__)
 
 MAX_ID = 2**63 - 1  # a bigint; a larger id is a validation error, not an overflow in the database driver
 ERRORS = {400: Problem, 401: Problem}
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+LIST_PARAMETERS = frozenset({"status", "created_after", "created_before", "recipient", "cursor", "limit"})
 
 
 class MailsiteApi(NinjaAPI):
@@ -79,6 +78,7 @@ def message_create(request, response: HttpResponse, payload: MessageIn,
                        None, alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY,
                        description="Retrying with the same key (for 24 h) returns the first message; never a "
                                    "second send. The same key with another body: 422.")):
+    problems.query_only(request)
     submitted = services.message_submit(user=request.auth, data=payload, idempotency_key=idempotency_key)
     response["Location"] = f"{request.path.rstrip('/')}/{submitted.row.id}"
     if submitted.replayed:
@@ -88,10 +88,11 @@ def message_create(request, response: HttpResponse, payload: MessageIn,
 
 @api.get("/messages", response={200: MessagePage, **ERRORS}, by_alias=True, summary="Your messages, newest first")
 def message_list(request, status: list[MessageStatus] = Query(None),
-                 created_after: datetime | None = Query(None), created_before: datetime | None = Query(None),
+                 created_after: DateTime | None = Query(None), created_before: DateTime | None = Query(None),
                  recipient: str | None = Query(None, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$"),
                  cursor: str | None = Query(None, pattern=r"^[1-9][0-9]{0,17}$"),
                  limit: int = Query(50, ge=1, le=settings.API_PAGE_MAX)):
+    problems.query_only(request, LIST_PARAMETERS, lists=frozenset({"status"}))
     rows, next_id = selectors.messages_page(
         user=request.auth, statuses=status or (), created_after=created_after, created_before=created_before,
         recipient=recipient or "", cursor=int(cursor) if cursor else None, limit=limit)
@@ -102,11 +103,13 @@ def message_list(request, status: list[MessageStatus] = Query(None),
 @api.get("/messages/{message_id}", response={200: MessageOut, **ERRORS, 404: Problem},
          by_alias=True, summary="A message's delivery, overall and per recipient")
 def message_detail(request, message_id: int = Path(..., ge=1, le=MAX_ID)):
+    problems.query_only(request)
     return selectors.message_out(selectors.message_get(user=request.auth, message_id=message_id))
 
 
 @api.post("/messages/{message_id}/cancel", response={200: MessageOut, **ERRORS, 404: Problem, 409: Problem},
           by_alias=True, summary="Cancel a message still waiting (queued, deferred or held)")
 def message_cancel(request, message_id: int = Path(..., ge=1, le=MAX_ID)):
+    problems.query_only(request)
     row = selectors.message_get(user=request.auth, message_id=message_id)
     return selectors.message_out(services.message_cancel(row=row))

@@ -65,6 +65,17 @@ def validation_errors(errors: list[dict]) -> ApiProblem:
     return ApiProblem(400, detail, type=VALIDATION, errors=entries)
 
 
+def query_only(request, allowed: frozenset = frozenset(), *, lists: frozenset = frozenset()) -> None:
+    """Unknown query parameters are refused like unknown body fields (a typo in a filter must not list everything),
+    and so is a parameter given twice unless it is a list."""
+    errors = [{"location": "query", "field": name[:100], "detail": _("Unknown parameter.")}
+              for name in sorted(request.GET) if name not in allowed]
+    errors += [{"location": "query", "field": name, "detail": _("Given more than once.")}
+               for name in sorted(allowed - lists) if len(request.GET.getlist(name)) > 1]
+    if errors:
+        raise ApiProblem(400, _("The request has invalid parameters."), type=VALIDATION, errors=errors[:20])
+
+
 def _clean(text: str) -> str:
     # pydantic writes "Value error, <our text>" for errors our validators raise.
     return text.removeprefix("Value error, ")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from spooler.models import OutboxStatus
 from spooler.services.header_input import AddressError, address_parse, header_text_problem
@@ -20,6 +20,7 @@ _HEADER_NAMES = {name.lower(): name for name in HEADER_ALLOWLIST}
 _MSG_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)$")
 
 
 def _text(value: str) -> str:
@@ -44,7 +45,18 @@ def _address(value: str) -> str:
         raise ValueError(_("%(value)s is not a valid address: it %(reason)s") % {"value": value, "reason": exc})
 
 
+def _rfc3339(value):
+    """A date-time as RFC 3339 writes it, with its offset (pydantic alone would also take a number of seconds, or
+    a time without a zone)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(_("Write a date and time as RFC 3339, e.g. 2030-01-31T09:00:00Z."))
+    return value
+
+
 Text = Annotated[str, AfterValidator(_text)]
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
 Line = Annotated[str, AfterValidator(_line)]
 Address = Annotated[str, Field(max_length=320), AfterValidator(_address)]
 
@@ -57,10 +69,14 @@ class AttachmentIn(Schema):
     content_base64: str = Field(description="The file's bytes in base64 (RFC 4648, with padding).")
 
 
+EXAMPLE = {"from": "you@example.test", "to": ["someone@example.test"], "subject": "Your invoice",
+           "text": "Hello, your invoice is attached.", "headers": {"X-Entity-Ref-ID": "invoice-7"}}
+
+
 class MessageIn(Schema):
     """A message to send. `from` is the address of one of your mail accounts; the message goes out through it."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={"examples": [EXAMPLE]})
 
     from_: Address = Field(alias="from")
     to: list[Address] = Field(default_factory=list)
@@ -70,7 +86,7 @@ class MessageIn(Schema):
     text: Text = ""
     html: Text | None = Field(None, description="An HTML alternative to `text` (or the only body).")
     attachments: list[AttachmentIn] = Field(default_factory=list)
-    send_at: datetime | None = Field(None, description="RFC 3339 date-time: no attempt before it.")
+    send_at: DateTime | None = Field(None, description="RFC 3339 date-time: no attempt before it.")
     headers: dict[str, Line] = Field(
         default_factory=dict, description="Extra header fields, only these (case-blind): " + ", ".join(HEADER_ALLOWLIST))
 
