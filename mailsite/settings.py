@@ -250,6 +250,8 @@ API_MAX_ATTACHMENTS = env.int("API_MAX_ATTACHMENTS", default=50)
 API_MAX_RECIPIENTS = env.int("API_MAX_RECIPIENTS", default=100)
 # A retried POST with the same Idempotency-Key returns the first message for this long (then the key is forgotten).
 API_IDEMPOTENCY_SECONDS = env.int("API_IDEMPOTENCY_SECONDS", default=24 * 3600)
+# send_at at most this far ahead.
+API_MAX_SCHEDULE_DAYS = env.int("API_MAX_SCHEDULE_DAYS", default=365)
 # Messages per page of GET /api/v1/messages (?limit= up to this).
 API_PAGE_MAX = env.int("API_PAGE_MAX", default=100)
 # Live API tokens one user may hold.

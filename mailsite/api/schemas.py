@@ -1,7 +1,7 @@
 """The API's JSON, as pydantic models: they validate requests (unknown fields refused) and generate the OpenAPI
 document. Values that go into a header line are checked here as the spool will build them (spooler.services)."""
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from django.conf import settings
@@ -55,8 +55,19 @@ def _rfc3339(value):
     return value
 
 
+def _in_range(value: datetime) -> datetime:
+    """Years 1970 to 2999 in UTC (the database's dates and the spool's arithmetic stay far from their limits)."""
+    try:
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or not 1970 <= utc.year <= 2999:
+        raise ValueError(_("Give a date between 1970 and 2999."))
+    return utc
+
+
 Text = Annotated[str, AfterValidator(_text)]
-DateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_range)]
 Line = Annotated[str, AfterValidator(_line)]
 Address = Annotated[str, Field(max_length=320), AfterValidator(_address)]
 
@@ -119,6 +130,14 @@ class MessageIn(Schema):
         if "Reply-To" in named:
             named["Reply-To"] = _address(named["Reply-To"])
         return named
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value):
+        days = settings.API_MAX_SCHEDULE_DAYS
+        if value is not None and value > datetime.now(timezone.utc) + timedelta(days=days):
+            raise ValueError(_("A message may be scheduled %(days)d days ahead at most.") % {"days": days})
+        return value
 
     @model_validator(mode="after")
     def _recipients(self):

@@ -174,6 +174,10 @@ def test_cr_or_lf_in_a_header_value_is_a_400_problem(api, message, field, value)
     ({"attachments": [{"filename": "a.txt", "content_base64": "not base64!"}]}, "attachments.0.content_base64"),
     ({"attachments": [{"filename": "a.txt", "content_type": "text", "content_base64": "eA=="}]}, "attachments.0"),
     ({"send_at": "tomorrow"}, "send_at"),
+    ({"send_at": "2030-01-01T09:00:00"}, "send_at"),  # (no offset: which zone?)
+    ({"send_at": 1893484800}, "send_at"),
+    ({"send_at": "9999-12-31T23:59:59-14:00"}, "send_at"),
+    ({"send_at": "2999-01-01T00:00:00Z"}, "send_at"),  # (more than API_MAX_SCHEDULE_DAYS ahead)
     ({"text": "\ud800"}, "text"),
 ])
 def test_invalid_fields_are_400_problems_naming_the_field(api, message, change, field):
@@ -268,7 +272,9 @@ def test_list_is_newest_first_by_cursor_with_filters(api, message):
 
 
 @pytest.mark.parametrize("params", [{"status": "lost"}, {"limit": "0"}, {"limit": "1000"}, {"cursor": "-1"},
-                                    {"created_after": "yesterday"}, {"cursor": "9" * 40}])
+                                    {"created_after": "yesterday"}, {"cursor": "9" * 40}, {"created_after": "3600"},
+                                    {"created_before": "0001-01-01T00:00:00+14:00"}, {"limit": ["1", "2"]},
+                                    {"created_after": "9999-12-31T23:59:59-14:00"}, {"page": "2"}])
 def test_bad_list_parameters_are_400_problems(api, params):
     problem(api.get(URL, params), 400)
 
