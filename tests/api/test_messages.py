@@ -217,6 +217,8 @@ def test_wrong_method_is_a_405_problem_with_allow(api):
 
 def test_an_unknown_api_url_is_a_404_problem_not_the_login_page(api):
     problem(api.get("/api/v1/nothing-here"), 404)
+    problem(api.get("/api/v2/messages"), 404)
+    problem(api.get("/api/"), 404)
     problem(api.get(f"{URL}/not-a-number"), 400)  # (an id that is not a number: a parameter error)
 
 
