@@ -59,6 +59,12 @@ def test_html_attachments_and_allowed_headers_are_built_into_the_message(api, me
     assert attachment.get_filename() == "report.pdf" and attachment.get_content() == pdf
 
 
+def test_an_html_only_message_has_one_html_body(api, message):
+    assert api.post(URL, {**message, "text": "", "html": "<h1>Sale</h1>"}).status_code == 202
+    mail = parsed(OutboxMessage.objects.get())
+    assert mail.get_content_type() == "text/html" and mail.get_content().strip() == "<h1>Sale</h1>"
+
+
 def test_send_at_schedules_the_message(api, message):
     later = timezone.now() + timedelta(hours=2)
     response = api.post(URL, {**message, "send_at": later.isoformat()})
@@ -171,6 +177,8 @@ def test_cr_or_lf_in_a_header_value_is_a_400_problem(api, message, field, value)
     ({"headers": {"X-Mailer": "mine"}}, "headers"),
     ({"headers": {"Subject": "again"}}, "headers"),
     ({"headers": {"In-Reply-To": "no brackets"}}, "headers"),
+    ({"headers": {"Reply-To": "not an address"}}, "headers"),
+    ({"headers": {"List-Id": "a", "list-id": "b"}}, "headers"),
     ({"attachments": [{"filename": "a.txt", "content_base64": "not base64!"}]}, "attachments.0.content_base64"),
     ({"attachments": [{"filename": "a.txt", "content_type": "text", "content_base64": "eA=="}]}, "attachments.0"),
     ({"send_at": "tomorrow"}, "send_at"),
