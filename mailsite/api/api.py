@@ -2,6 +2,7 @@
 
 django-ninja: the pydantic models in schemas.py validate the requests and generate /api/v1/openapi.json."""
 import logging
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -32,8 +33,10 @@ class MailsiteApi(NinjaAPI):
                     if int(code) == 401:
                         answer["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
                     if int(code) == 202:
-                        answer["headers"] = {"Location": {"schema": {"type": "string"},
-                                                          "description": "The message's URL."}}
+                        answer["headers"] = {
+                            "Location": {"schema": {"type": "string"}, "description": "The message's URL."},
+                            "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}, "description":
+                                                    "An earlier request with this Idempotency-Key made it."}}
         return schema
 
 
