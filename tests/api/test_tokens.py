@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 
 from mailsite.api.models import ApiToken
+from mailsite.api.services import api_token_create
 from tests.api.conftest import ApiClient
-from tests.fixtures.users import make_user
+from tests.fixtures.users import PASSWORD, make_user
 
 PAGE = "/settings/api-tokens/"
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,17 @@ def test_revoke_is_post_only(alice_client, alice):
     token = ApiToken.objects.get(user=alice)
     assert alice_client.get(f"{PAGE}{token.id}/revoke/").status_code == 405
     assert ApiClient(secret).get("/api/v1/messages").status_code == 200
+
+
+def test_staff_revoke_a_token_in_the_admin(client, alice):
+    from django.contrib.auth import get_user_model
+
+    secret = api_token_create(user=alice, name="admin test")[1]
+    client.force_login(get_user_model().objects.create_superuser("boss", "boss@example.test", PASSWORD))
+    changelist = "/admin/api/apitoken/"
+    page = client.get(changelist).content.decode()
+    assert ApiToken.objects.get().prefix in page and secret not in page
+    token = ApiToken.objects.get()
+    response = client.post(changelist, {"action": "revoke", "_selected_action": [token.id]})
+    assert response.status_code == 302
+    assert ApiClient(secret).get("/api/v1/messages").status_code == 401
