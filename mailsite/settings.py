@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "mailsite.mailboxes",
     "mailsite.webmail",
     "mailsite.formmail",
+    "mailsite.api",
     "spooler",
 ]
 
@@ -156,6 +157,7 @@ SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "poll-due-accounts": {"task": "spooler.tasks.poll_due_accounts", "schedule": POLL_INTERVAL_SECONDS},
     "sweep-outbox": {"task": "spooler.tasks.sweep_outbox", "schedule": SWEEP_INTERVAL_SECONDS},
+    "purge-idempotency-keys": {"task": "mailsite.api.tasks.idempotency_keys_purge", "schedule": 3600.0},
 }
 
 # --- Mail. All site mail (password reset, compose) goes through the spool.
@@ -238,6 +240,23 @@ COMPOSE_MAX_ATTACHMENT_BYTES = env.int("COMPOSE_MAX_ATTACHMENT_BYTES", default=2
 UNDO_SEND_SECONDS = env.int("UNDO_SEND_SECONDS", default=10)
 # A draft's fields together (drafts are saved as typed, but not without bound).
 DRAFT_MAX_BYTES = env.int("DRAFT_MAX_BYTES", default=1024 * 1024)
+
+# --- The HTTP API (/api/v1/, mailsite/api/). Over a limit: a problem response and nothing queued.
+# One request's body (JSON, attachments in base64 inside it): over it, 413 before any of it is parsed.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=COMPOSE_MAX_ATTACHMENT_BYTES * 4 // 3 + 1024 * 1024)
+# The attachments of one message together, decoded (the compose page's limit by default): over it, 413.
+API_MAX_ATTACHMENT_BYTES = env.int("API_MAX_ATTACHMENT_BYTES", default=COMPOSE_MAX_ATTACHMENT_BYTES)
+API_MAX_ATTACHMENTS = env.int("API_MAX_ATTACHMENTS", default=50)
+# To + Cc + Bcc of one message.
+API_MAX_RECIPIENTS = env.int("API_MAX_RECIPIENTS", default=100)
+# A retried POST with the same Idempotency-Key returns the first message for this long (then the key is forgotten).
+API_IDEMPOTENCY_SECONDS = env.int("API_IDEMPOTENCY_SECONDS", default=24 * 3600)
+# send_at at most this far ahead.
+API_MAX_SCHEDULE_DAYS = env.int("API_MAX_SCHEDULE_DAYS", default=365)
+# Messages per page of GET /api/v1/messages (?limit= up to this).
+API_PAGE_MAX = env.int("API_PAGE_MAX", default=100)
+# Live API tokens one user may hold.
+API_MAX_TOKENS = env.int("API_MAX_TOKENS", default=20)
 
 # --- Dev mail sandbox (manage.py devmail): aiosmtpd + a private Dovecot under var/.
 DEVMAIL_DIR = env.path("DEVMAIL_DIR", default=VAR_DIR / "devmail")

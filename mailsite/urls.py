@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from mailsite.api.urls import api_urlpatterns, not_found as api_not_found
 from mailsite.formmail.views import PasswordResetView
 
 
@@ -33,5 +34,8 @@ urlpatterns = [
          name="password_change_done"),
     path("", include("mailsite.formmail.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_urlpatterns, "api_v1"))),
+    re_path(r"^api/", api_not_found),  # (another version, or none: a problem too, never the login page)
+    path("settings/api-tokens/", include("mailsite.api.urls")),
     path("", include("mailsite.webmail.urls")),
 ]

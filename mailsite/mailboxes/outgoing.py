@@ -8,6 +8,8 @@ class OutgoingMail:
 
     `bcc` goes into the envelope only, never into a header. `attachments` are (filename, content type, bytes).
     `in_reply_to` and `references` are message ids ("<…@…>") of the message answered and its thread.
+    `html` is an HTML alternative to `text`; `reply_to` addresses go in Reply-To; `headers` are extra header fields
+    (name → one-line value) that the builder does not write itself (it refuses the ones it does).
     """
 
     sender: str
@@ -19,3 +21,6 @@ class OutgoingMail:
     attachments: list[tuple[str, str, bytes]] = dataclasses.field(default_factory=list)
     in_reply_to: str = ""
     references: list[str] = dataclasses.field(default_factory=list)
+    html: str | None = None
+    reply_to: list[str] = dataclasses.field(default_factory=list)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)

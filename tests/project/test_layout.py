@@ -44,6 +44,11 @@ def test_the_forms_that_send_mail_never_import_the_session_library():
     assert _offenders("mailsite/formmail", "spooler.sessions") == []
 
 
+def test_the_api_goes_through_the_spoolers_services():
+    assert _offenders("mailsite/api", "spooler.sessions") == []
+    assert _offenders("mailsite/api", "mailsite.webmail") == []
+
+
 def test_the_mailbox_models_import_neither_side():
     assert _offenders("mailsite/mailboxes", "spooler", in_text=False) == []
     assert _offenders("mailsite/mailboxes", "mailsite.webmail") == []

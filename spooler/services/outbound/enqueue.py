@@ -27,6 +27,7 @@ def outgoing_email(mail: OutgoingMail) -> Email:
     return Email(
         sender=mail.sender, to=list(mail.to), cc=list(mail.cc), bcc=list(mail.bcc), subject=mail.subject,
         text=mail.text, in_reply_to=mail.in_reply_to or None, references=list(mail.references),
+        html=mail.html, reply_to=list(mail.reply_to), headers=dict(mail.headers),
         attachments=[Attachment(filename=name, content_type=ctype, data=bytes(data))
                      for name, ctype, data in mail.attachments],
     )
