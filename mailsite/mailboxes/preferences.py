@@ -1,8 +1,10 @@
 """Each user's language and time zone (UserPreference): read by every page, by the bounce notices, saved by the
 settings page, the language switch and the first login."""
+import datetime
 import zoneinfo
 
 from django.conf import settings
+from django.utils import timezone
 
 from mailsite.mailboxes.models import UserPreference
 
@@ -28,10 +30,12 @@ def preference_get(*, user) -> UserPreference | None:
     return UserPreference.objects.filter(user=user).first()
 
 
-def preference_language(*, user_id: int) -> str:
-    """The language to write to this user in (mail put into their inbox): theirs, else the site's."""
-    code = UserPreference.objects.filter(user_id=user_id).values_list("language", flat=True).first()
-    return code if code and language_valid(code) else settings.LANGUAGE_CODE
+def preference_locale(*, user_id: int) -> tuple[str, zoneinfo.ZoneInfo | datetime.tzinfo]:
+    """The language and time zone to write to this user in (mail put into their inbox): theirs, else the site's."""
+    saved = UserPreference.objects.filter(user_id=user_id).values_list("language", "time_zone").first()
+    language, zone = saved or ("", "")
+    return (language if language_valid(language) else settings.LANGUAGE_CODE,
+            zone_get(zone) or timezone.get_default_timezone())
 
 
 def preference_save(*, user, **changes) -> UserPreference:

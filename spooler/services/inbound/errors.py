@@ -1,4 +1,9 @@
-"""Poll failures in plain words, for the inbox and the admin. The server's own text goes to the detail field."""
+"""Poll failures in plain words, for the inbox and the admin. The server's own text goes to the detail field.
+
+The words are stored in English (the poller has no reader); they are marked with gettext_noop and translated when
+a page shows them (error_text)."""
+from django.utils.translation import gettext, gettext_noop
+
 from spooler.sessions import (
     AuthenticationError,
     MessageTooLarge,
@@ -8,19 +13,19 @@ from spooler.sessions import (
     TransientError,
 )
 
-WRONG_PASSWORD = "Wrong user name or password"
-CERTIFICATE = "The server's certificate was not accepted"
-TLS_FAILED = "A secure (TLS) connection could not be set up"
-TIMEOUT = "The server did not answer in time"
-UNREACHABLE = "The server could not be reached"
-UNKNOWN_HOST = "The server's name could not be found"
-CONNECTION_LOST = "The connection to the server was lost"
-BUSY = "The server refused the login for now"
-FOLDER = "A folder could not be opened"
-REFUSED = "The server refused a request"
-OVERSIZED = "The server sent a message much bigger than it announced"
-TOO_LONG = "Checking took too long and was stopped"
-UNEXPECTED = "Checking failed unexpectedly; the details are in the server log"
+WRONG_PASSWORD = gettext_noop("Wrong user name or password")
+CERTIFICATE = gettext_noop("The server's certificate was not accepted")
+TLS_FAILED = gettext_noop("A secure (TLS) connection could not be set up")
+TIMEOUT = gettext_noop("The server did not answer in time")
+UNREACHABLE = gettext_noop("The server could not be reached")
+UNKNOWN_HOST = gettext_noop("The server's name could not be found")
+CONNECTION_LOST = gettext_noop("The connection to the server was lost")
+BUSY = gettext_noop("The server refused the login for now")
+FOLDER = gettext_noop("A folder could not be opened")
+REFUSED = gettext_noop("The server refused a request")
+OVERSIZED = gettext_noop("The server sent a message much bigger than it announced")
+TOO_LONG = gettext_noop("Checking took too long and was stopped")
+UNEXPECTED = gettext_noop("Checking failed unexpectedly; the details are in the server log")
 
 
 def describe(exc: BaseException) -> str:
@@ -55,3 +60,16 @@ def describe(exc: BaseException) -> str:
 
 def detail(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, SessionError) else f"{type(exc).__name__}: {exc}"
+
+
+NO_UIDL = gettext_noop("This server cannot identify messages (it has no UIDL): mail is left on the server.")
+_WORDS = (WRONG_PASSWORD, CERTIFICATE, TLS_FAILED, TIMEOUT, UNREACHABLE, UNKNOWN_HOST, CONNECTION_LOST, BUSY, FOLDER,
+          REFUSED, OVERSIZED, TOO_LONG, UNEXPECTED, NO_UIDL)
+
+
+def error_text(stored: str) -> str:
+    """A stored error or notice ("<words> (<server>)."), its words in the reader's language; other text as is."""
+    for words in _WORDS:
+        if stored.startswith(words):
+            return gettext(words) + stored[len(words):]
+    return stored
