@@ -7,6 +7,7 @@ from email.utils import parseaddr
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Re:, Fwd:, AW:, [list] tags… at the start of a subject: not part of what the subject sorts and threads by.
 SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|r)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+",
@@ -19,13 +20,13 @@ class Box(models.TextChoices):
     (FOLDER: listed under Message.folder) until the user moves it."""
 
     INBOX = "inbox", _("Inbox")
-    ARCHIVE = "archive", _("Archive")
+    ARCHIVE = "archive", pgettext_lazy("folder", "Archive")
     SPAM = "spam", _("Spam")
     TRASH = "trash", _("Trash")
     FOLDER = "folder", _("Server folder")
     # Deleted for good ("Empty Trash"): the row stays, its content dropped, so that a poll of a server that
     # still has the message does not download it again (its identity is the row's).
-    DELETED = "deleted", _("Deleted")
+    DELETED = "deleted", pgettext_lazy("folder", "Deleted")
 
 
 def home_box(folder: str) -> str:

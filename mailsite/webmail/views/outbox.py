@@ -2,6 +2,7 @@
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from mailsite.webmail import outbox_state
@@ -13,7 +14,7 @@ def outbox(request):
     sent = request.GET.get("view") == "sent"
     page = outbox_state.outbox_page(user=request.user, sent=sent, before=request.GET.get("before"))
     return render(request, "webmail/outbox.html", {
-        "page": page, "sent": sent, "title": _("Sent") if sent else _("Outbox"),
+        "page": page, "sent": sent, "title": pgettext("folder", "Sent") if sent else _("Outbox"),
         **folders_context(request, box="sent" if sent else "outbox"),
     })
 
