@@ -55,7 +55,8 @@ def test_accept_language_chooses_the_page_language(alice_client, name, spanish, 
 
 def test_without_accept_language_the_site_is_in_english(alice_client):
     html = page(alice_client, reverse("webmail:inbox"))
-    assert "Inbox" in html and "Recibidos" not in html and "Log out" in html
+    assert '<html lang="en">' in html and "Inbox" in html and "Recibidos" not in html and "Log out" in html
+    assert 'name="language" value="es"' in html and 'name="language" value="en"' not in html  # en is current
 
 
 def test_the_message_and_search_pages_in_spanish(alice_client, alice):
