@@ -53,13 +53,16 @@ class MailAccount(models.Model):
 
     # How to poll.
     poll_interval = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Seconds between polls. Empty: every POLL_INTERVAL_SECONDS (the beat interval).")
+        null=True, blank=True,
+        help_text=_("Seconds between polls. Empty: every POLL_INTERVAL_SECONDS (the beat interval)."),
     )
     delete_after_download = models.BooleanField(
-        default=False, help_text=_("Delete each message from the server once it is stored here. Off: leave mail on the server.")
+        default=False,
+        help_text=_("Delete each message from the server once it is stored here. Off: leave mail on the server."),
     )
     delete_after_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Leaving mail on the server: delete it from there this many days after download.")
+        null=True, blank=True,
+        help_text=_("Leaving mail on the server: delete it from there this many days after download."),
     )
     imap_folders = models.JSONField(
         default=default_imap_folders, blank=True, help_text=_("IMAP folders to sync (POP3 reads the inbox only).")

@@ -49,11 +49,13 @@ class MailAccountAdmin(admin.ModelAdmin):
                        "poll_notice", "poll_failures", "next_poll_at", "last_poll_fetched", "sync_done", "sync_total"]
     fieldsets = [
         (None, {"fields": ["user", "address", "display_name"]}),
-        (gettext_lazy("Incoming server"), {"fields": ["incoming_protocol", "incoming_host", "incoming_port", "incoming_security",
-                                        "incoming_username", "incoming_password"]}),
-        (gettext_lazy("Polling"), {"fields": ["poll_interval", "delete_after_download", "delete_after_days", "imap_folders"]}),
+        (gettext_lazy("Incoming server"), {"fields": ["incoming_protocol", "incoming_host", "incoming_port",
+                                                      "incoming_security", "incoming_username", "incoming_password"]}),
+        (gettext_lazy("Polling"), {"fields": ["poll_interval", "delete_after_download", "delete_after_days",
+                                              "imap_folders"]}),
         (gettext_lazy("Status"), {"fields": readonly_fields}),
-        (gettext_lazy("Outgoing server"), {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password"]}),
+        (gettext_lazy("Outgoing server"), {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_username",
+                                                      "smtp_password"]}),
     ]
 
     @admin.display(description=gettext_lazy("status"))

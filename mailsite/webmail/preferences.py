@@ -7,19 +7,25 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mailsite.mailboxes.preferences import preference_zone_from_browser
 from mailsite.middleware import TIME_ZONE_COOKIE
 
 
+def _language_choices():
+    # Each language in its own name, as the switch shows them.
+    return [("", pgettext_lazy("language", "Your browser's"))] + list(settings.LANGUAGES)
+
+
 def _zone_choices():
     # Computed per form: the list of zones is read from the system's tz data (about 600 names).
-    return [("", _("Your browser's"))] + [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    return [("", pgettext_lazy("time zone", "Your browser's"))] + [
+        (name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
 class PreferenceForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), required=False,
-                                 choices=lambda: [("", _("Your browser's"))] + list(settings.LANGUAGES))
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=_language_choices)
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False, choices=_zone_choices,
                                   help_text=_("Every date on the site is shown in it."))
 

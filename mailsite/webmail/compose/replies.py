@@ -105,8 +105,8 @@ def quoted(*, text: str, sender: str, date: datetime | None) -> str:
 
 def forwarded(*, text: str, sender: str, date: datetime | None, subject: str, to: str, cc: str = "") -> str:
     """The original inline, under a header block as mail clients write it."""
-    head = [_("---------- Forwarded message ----------"), _("From: %s") % _one_line(sender), _("Date: %s") % _date(date),
-            _("Subject: %s") % _one_line(subject), _("To: %s") % _one_line(to)]
+    head = [_("---------- Forwarded message ----------"), _("From: %s") % _one_line(sender),
+            _("Date: %s") % _date(date), _("Subject: %s") % _one_line(subject), _("To: %s") % _one_line(to)]
     if cc:
         head.append(_("Cc: %s") % _one_line(cc))
     return "\n".join(head) + "\n\n" + (text or "").replace("\r\n", "\n").rstrip("\n") + "\n"

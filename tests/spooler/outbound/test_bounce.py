@@ -42,6 +42,7 @@ def test_subject_with_control_characters_stays_one_line(sender):
 
 def test_the_notice_is_in_the_senders_language_and_zone(sender):
     UserPreference.objects.create(user=sender, language="es", time_zone="Europe/Madrid")
+    worker = (translation.get_language(), timezone.get_current_timezone_name())
     row = enqueue(sender, ["b@example.test"], subject="Actas")
     OutboxMessage.objects.filter(id=row.id).update(created_at=datetime(2025, 1, 15, 12, 0, tzinfo=UTC))
     row.refresh_from_db()
@@ -53,4 +54,4 @@ def test_the_notice_is_in_the_senders_language_and_zone(sender):
     assert "<b@example.test>: Rechazado (5xx)" in notice.text and "550 no such user" in notice.text
     assert "En cola desde: 15 de enero de 2025 a las 13:00 CET" in notice.text  # Madrid's time, in Spanish
     # The worker's own language and zone are left as they were.
-    assert translation.get_language() == "en-us" and timezone.get_current_timezone_name() == "UTC"
+    assert (translation.get_language(), timezone.get_current_timezone_name()) == worker
