@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from mailsite.mailboxes.models import Message, UserPreference
 from spooler.services.inbound.store import message_store
@@ -16,6 +17,14 @@ pytestmark = pytest.mark.django_db
 ES = {"HTTP_ACCEPT_LANGUAGE": "es-ES,es;q=0.9"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
 NOON_UTC = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)  # 13:00 in Madrid (CET, winter); a past year in any run
+
+
+@pytest.fixture(autouse=True)
+def _english_after():
+    """A test client's request leaves its language active in this thread (Django activates one per request and
+    never resets it): later tests of plain functions expect the default."""
+    yield
+    translation.deactivate()
 
 
 def store(user, *, subject="Quarterly figures", date="Wed, 15 Jan 2025 12:00:00 +0000", uid="1", body=b"body"):
