@@ -2,6 +2,7 @@
 crossed."""
 import re
 
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
 from .caps import HtmlLimits
@@ -23,7 +24,7 @@ def html_measure(markup: str, *, limits: HtmlLimits) -> str | None:
     """None when the markup is within every cap, else the first cap it crosses, in words. Linear: one regex
     scan, and the replay stops as soon as the depth, attribute, formatting or element count is over."""
     if len(markup) > limits.max_bytes or len(markup.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        return gettext("larger than %(limit)d bytes") % {"limit": limits.max_bytes}
+        return gettext("larger than %(size)s") % {"size": filesizeformat(limits.max_bytes)}
     return _replay(markup, _TreeReplay(limits))
 
 
