@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.mailboxes.placement import Box, conversation_key
@@ -95,12 +96,13 @@ def account_status(account: MailAccount, *, now=None) -> dict:
         text = _("%(done)s of %(total)s downloaded; the rest follows.") % counts
     elif account.last_polled_at:
         state = "ok"
-        fetched = _number(account.last_poll_fetched)
+        fetched, count = account.last_poll_fetched or 0, _number(account.last_poll_fetched)
         if now - account.last_polled_at < timedelta(minutes=1):
-            text = _("Checked just now, %(count)s new.") % {"count": fetched}
+            text = ngettext("Checked just now, %(count)s new.", "Checked just now, %(count)s new.", fetched) % {
+                "count": count}
         else:
-            text = _("Checked %(time)s ago, %(count)s new.") % {"time": timesince(account.last_polled_at, now),
-                                                               "count": fetched}
+            text = ngettext("Checked %(time)s ago, %(count)s new.", "Checked %(time)s ago, %(count)s new.",
+                            fetched) % {"time": timesince(account.last_polled_at, now), "count": count}
     else:
         state = "never"
         text = _("Not checked yet.")
@@ -121,5 +123,5 @@ def account_status(account: MailAccount, *, now=None) -> dict:
 
 
 def _number(value: int) -> str:
-    """A count with the reader's thousands separator (1,234 / 1.234)."""
+    """A count with the reader's thousands separator (1,234 in English, 1 234 in Spanish)."""
     return number_format(value or 0, force_grouping=True)

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from mailsite.mailboxes.models import Message, UserPreference
 from spooler.services.inbound.store import message_store
@@ -260,3 +260,14 @@ def test_outbox_states_are_in_the_page_language(alice_client, alice):
     html = page(alice_client, reverse("webmail:outbox"), **ES)
     assert "En cola" in html and 'data-text-moved="movido a Enviados"' in html
     assert Message.objects.count() == 0
+
+
+def test_the_account_status_counts_in_spanish(alice_client, alice):
+    account = alice.mail_accounts.get()
+    account.last_polled_at, account.last_poll_fetched = timezone.now(), 1
+    account.save()
+    assert "Comprobado hace un momento, 1 nuevo." in page(alice_client, reverse("webmail:inbox"), **ES)
+    account.last_poll_fetched = 1234
+    account.save()
+    assert "Comprobado hace un momento, 1\xa0234 nuevos." in page(alice_client, reverse("webmail:inbox"), **ES)
+    assert "Checked just now, 1,234 new." in page(alice_client, reverse("webmail:inbox"), **EN)
