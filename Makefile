@@ -1,5 +1,5 @@
-# The two commands of the README. Each does its own set-up (venv, packages, migrations, services).
-.PHONY: run test bench lock clean
+# The two commands of the README (and a few for developers). Each does its own set-up (venv, packages, migrations, services).
+.PHONY: run test bench lock messages clean
 
 run:
 	@bash scripts/run.sh || [ $$? -eq 130 ]  # 130: stopped by Ctrl-C
@@ -19,6 +19,12 @@ bench:
 # Recompile requirements.txt from requirements.in (pip-tools in a throwaway venv); ARGS=--upgrade to update.
 lock:
 	@bash scripts/lock.sh $(ARGS)
+
+# Gather the UI's strings into locale/*/LC_MESSAGES/django.po (translate the new ones), then compile the .mo files
+# (committed: the site runs without gettext). README: "Languages and time zones".
+messages:
+	.venv/bin/python manage.py makemessages --all
+	.venv/bin/python manage.py compilemessages --ignore=.venv --ignore=var --ignore=staticfiles
 
 clean:
 	rm -rf var .venv staticfiles

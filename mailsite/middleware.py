@@ -1,9 +1,11 @@
 """A strict Content-Security-Policy on every page (mail is hostile input, and no page needs more), and the
-reader's time zone for the dates pages show."""
-import zoneinfo
+reader's language and time zone for what pages show."""
 from urllib.parse import unquote
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
+
+from mailsite.mailboxes.preferences import language_valid, preference_get, zone_get
 
 
 def csp_header(*, style_src: str = "'self'", img_src: str = "'self' data:") -> str:
@@ -34,23 +36,34 @@ def content_security_policy(get_response):
 TIME_ZONE_COOKIE = "tz"  # set by static/js/site.js from the browser's Intl time zone
 
 
-def user_time_zone(get_response):
-    """Activate the time zone the browser reported (an IANA name in a cookie); the site's default otherwise."""
+def user_preferences(get_response):
+    """The reader's language and time zone. LocaleMiddleware has chosen the language from the cookie or
+    Accept-Language; a signed-in user's saved language wins over both (and the cookie is set to it, so that the
+    login page after a logout stays in it). The zone: the user's saved one, else the browser's (cookie), else
+    the site's default."""
     def middleware(request):
-        zone = _zone(unquote(request.COOKIES.get(TIME_ZONE_COOKIE, "")))
+        preference = preference_get(user=getattr(request, "user", None))
+        language = preference.language if preference and language_valid(preference.language) else ""
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        zone = zone_get(preference.time_zone) if preference and preference.time_zone else None
+        zone = zone or zone_get(unquote(request.COOKIES.get(TIME_ZONE_COOKIE, "")))
         if zone:
             timezone.activate(zone)
         else:
             timezone.deactivate()
-        return get_response(request)
+        response = get_response(request)
+        if (language and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != language
+                and settings.LANGUAGE_COOKIE_NAME not in response.cookies):
+            language_cookie_set(response, language)
+        return response
 
     return middleware
 
 
-def _zone(name: str):
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "/_+-" for c in name):
-        return None
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return None
+def language_cookie_set(response, language: str) -> None:
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                        path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                        secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                        samesite=settings.LANGUAGE_COOKIE_SAMESITE)

@@ -43,6 +43,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (cookie, then Accept-Language); a signed-in user's saved one is applied after
+    # AuthenticationMiddleware, by mailsite.middleware.user_preferences.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -50,7 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mailsite.middleware.content_security_policy",
-    "mailsite.middleware.user_time_zone",
+    "mailsite.middleware.user_preferences",
 ]
 
 ROOT_URLCONF = "mailsite.urls"
@@ -106,6 +109,9 @@ LOGIN_REDIRECT_URL = "webmail:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# The languages of the site: locale/<code>/LC_MESSAGES/django.po (README: "Languages and time zones").
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

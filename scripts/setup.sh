@@ -9,7 +9,9 @@ mode=${1:-run}
 need=(redis-server:/usr/bin/redis-server redis-tools:/usr/bin/redis-cli
       dovecot-pop3d:/usr/lib/dovecot/pop3 dovecot-imapd:/usr/lib/dovecot/imap openssl:/usr/bin/openssl)
 if [ "$mode" = test ]; then
-  need+=(chromium:/usr/bin/chromium docker-compose:/usr/bin/docker-compose postfix:/usr/sbin/smtp-sink)
+  # gettext: the translation tests run makemessages and compilemessages.
+  need+=(chromium:/usr/bin/chromium docker-compose:/usr/bin/docker-compose postfix:/usr/sbin/smtp-sink
+        gettext:/usr/bin/msgfmt)
 fi
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv:/nonexistent)
 # Extra "package:file" pairs, space-separated (used by the tests of this script).

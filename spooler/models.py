@@ -1,18 +1,19 @@
 """The outbound spool. The row is the truth; a Celery message only says "wake up"."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 
 class OutboxStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    DEFERRED = "deferred", "Deferred"
-    HELD = "held", "Held"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    DEFERRED = "deferred", _("Deferred")
+    HELD = "held", _("Held")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # Rows in these states are waiting for a delivery attempt.
@@ -22,10 +23,10 @@ FINAL_STATUSES = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.EXPIRED, 
 
 
 class RecipientStatus(models.TextChoices):
-    SENT = "sent", "Accepted by the relay"
-    DEFERRED = "deferred", "Deferred (4xx): tried again"
-    FAILED = "failed", "Refused (5xx)"
-    EXPIRED = "expired", "Expired"
+    SENT = "sent", _("Accepted by the relay")
+    DEFERRED = "deferred", _("Deferred (4xx): tried again")
+    FAILED = "failed", _("Refused (5xx)")
+    EXPIRED = "expired", _("Expired")
 
 
 # A recipient in these states is done with: accepted, or refused or expired for good.
@@ -167,8 +168,8 @@ class RelayLimit(models.Model):
 
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField()
-    messages_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
-    max_connections = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    messages_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: no limit."))
+    max_connections = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: no limit."))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["host", "port"], name="spooler_relaylimit_unique_relay")]

@@ -19,8 +19,8 @@ class Security(models.TextChoices):
 
 
 class Protocol(models.TextChoices):
-    POP3 = "pop3", "POP3"
-    IMAP = "imap", "IMAP"
+    POP3 = "pop3", _("POP3")
+    IMAP = "imap", _("IMAP")
 
 
 # Line separators (everything str.splitlines() splits on), other C0/C1 controls, DEL: never in a header line.
@@ -75,16 +75,19 @@ class MailAccount(models.Model):
 
     # How to poll.
     poll_interval = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seconds between polls. Empty: every POLL_INTERVAL_SECONDS (the beat interval)."
+        null=True, blank=True,
+        help_text=_("Seconds between polls. Empty: every POLL_INTERVAL_SECONDS (the beat interval)."),
     )
     delete_after_download = models.BooleanField(
-        default=False, help_text="Delete each message from the server once it is stored here. Off: leave mail on the server."
+        default=False,
+        help_text=_("Delete each message from the server once it is stored here. Off: leave mail on the server."),
     )
     delete_after_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Leaving mail on the server: delete it from there this many days after download."
+        null=True, blank=True,
+        help_text=_("Leaving mail on the server: delete it from there this many days after download."),
     )
     imap_folders = models.JSONField(
-        default=default_imap_folders, blank=True, help_text="IMAP folders to sync (POP3 reads the inbox only)."
+        default=default_imap_folders, blank=True, help_text=_("IMAP folders to sync (POP3 reads the inbox only).")
     )
     # What the IMAP server marks its folders for (RFC 6154), as the last write-back read them: {"\\Trash": "Trash"}.
     imap_special_folders = models.JSONField(default=dict, blank=True, editable=False)
@@ -101,7 +104,7 @@ class MailAccount(models.Model):
     last_poll_error_detail = models.TextField(blank=True)
     # Something the user should know that is not an error (e.g. "the server cannot delete safely").
     poll_notice = models.TextField(blank=True)
-    poll_failures = models.PositiveIntegerField(default=0, help_text="Failed polls in a row (for the backoff).")
+    poll_failures = models.PositiveIntegerField(default=0, help_text=_("Failed polls in a row (for the backoff)."))
     last_poll_fetched = models.PositiveIntegerField(default=0)
     # Sync progress: of the messages on the server at the last listing, how many are stored here.
     sync_done = models.PositiveIntegerField(default=0)
@@ -187,7 +190,7 @@ class Message(models.Model):
     parse_error = models.BooleanField(default=False)
     defects = models.TextField(blank=True)
     seen = models.BooleanField(default=False)
-    flagged = models.BooleanField(default=False, help_text="Starred.")
+    flagged = models.BooleanField(default=False, help_text=_("Starred."))
     # Read, starred or moved here and not yet written back to the IMAP server (inbound/writeback.py does it).
     server_pending = models.BooleanField(default=False)
     fetched_at = models.DateTimeField(auto_now_add=True)
@@ -225,7 +228,7 @@ class Attachment(models.Model):
     """One attachment of a stored message. The bytes live once per content hash in Django's storage."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    filename = models.CharField(max_length=1000, blank=True, help_text="As sent: never used as a path.")
+    filename = models.CharField(max_length=1000, blank=True, help_text=_("As sent: never used as a path."))
     safe_filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=255)
     content_id = models.CharField(max_length=998, blank=True)
@@ -369,3 +372,15 @@ class ConnectionTest(models.Model):
 
     def __str__(self):
         return f"connection test {self.id} ({self.status})"
+
+
+class UserPreference(models.Model):
+    """What a user chose for every page: the language (empty: the browser's) and the time zone (empty: the
+    browser's, saved here on the first login that reports one)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(_("language"), max_length=10, blank=True)  # a code of LANGUAGES (checked by the form)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.language or '-'} {self.time_zone or '-'}"

@@ -6,6 +6,8 @@ import re
 from email.utils import parseaddr
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Re:, Fwd:, AW:, [list] tags… at the start of a subject: not part of what the subject sorts and threads by.
 SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|r)\s*(?:\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+",
@@ -17,14 +19,14 @@ class Box(models.TextChoices):
     """The user's folders for received mail. A message of a synced IMAP folder other than INBOX stays in it
     (FOLDER: listed under Message.folder) until the user moves it."""
 
-    INBOX = "inbox", "Inbox"
-    ARCHIVE = "archive", "Archive"
-    SPAM = "spam", "Spam"
-    TRASH = "trash", "Trash"
-    FOLDER = "folder", "Server folder"
+    INBOX = "inbox", _("Inbox")
+    ARCHIVE = "archive", pgettext_lazy("folder", "Archive")
+    SPAM = "spam", _("Spam")
+    TRASH = "trash", _("Trash")
+    FOLDER = "folder", _("Server folder")
     # Deleted for good ("Empty Trash"): the row stays, its content dropped, so that a poll of a server that
     # still has the message does not download it again (its identity is the row's).
-    DELETED = "deleted", "Deleted"
+    DELETED = "deleted", pgettext_lazy("folder", "Deleted")
 
 
 def home_box(folder: str) -> str:

@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from mailsite.webmail import selectors
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.webmail.validators import one_header_line
-from spooler.services.header_input import AddressError, address_parse
+from spooler.services.header_input import AddressError, address_error_text, address_parse
 from spooler.services.broker import accounts_poll_request
 
 
@@ -24,7 +26,8 @@ class MailAccountForm(forms.ModelForm):
         try:
             address_parse(address)
         except AddressError as exc:
-            raise ValidationError(f"Mail cannot be sent from this address: it {exc}.") from None
+            raise ValidationError(_("Mail cannot be sent from this address: it %(problem)s.")
+                                  % {"problem": address_error_text(exc)}) from None
         return address
 
     def clean_display_name(self):
@@ -46,24 +49,27 @@ class MailAccountAdmin(admin.ModelAdmin):
                        "poll_notice", "poll_failures", "next_poll_at", "last_poll_fetched", "sync_done", "sync_total"]
     fieldsets = [
         (None, {"fields": ["user", "address", "display_name"]}),
-        ("Incoming server", {"fields": ["incoming_protocol", "incoming_host", "incoming_port", "incoming_security",
-                                        "incoming_username", "incoming_password"]}),
-        ("Polling", {"fields": ["poll_interval", "delete_after_download", "delete_after_days", "imap_folders"]}),
-        ("Status", {"fields": readonly_fields}),
-        ("Outgoing server", {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password"]}),
+        (gettext_lazy("Incoming server"), {"fields": ["incoming_protocol", "incoming_host", "incoming_port",
+                                                      "incoming_security", "incoming_username", "incoming_password"]}),
+        (gettext_lazy("Polling"), {"fields": ["poll_interval", "delete_after_download", "delete_after_days",
+                                              "imap_folders"]}),
+        (gettext_lazy("Status"), {"fields": readonly_fields}),
+        (gettext_lazy("Outgoing server"), {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_username",
+                                                      "smtp_password"]}),
     ]
 
-    @admin.display(description="status")
+    @admin.display(description=gettext_lazy("status"))
     def poll_status(self, obj):
         return selectors.account_status(obj)["text"]
 
-    @admin.action(description="Poll the selected accounts now")
+    @admin.action(description=gettext_lazy("Poll the selected accounts now"))
     def poll_now(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
         queued = accounts_poll_request(account_ids=ids)
         if queued < len(ids):
-            self.message_user(request, "Could not reach the mail worker.", messages.WARNING)
-        self.message_user(request, f"{queued} poll(s) queued.")
+            self.message_user(request, _("Could not reach the mail worker."), messages.WARNING)
+        self.message_user(request, ngettext("%(count)d poll queued.", "%(count)d polls queued.", queued)
+                          % {"count": queued})
 
 
 class AttachmentInline(admin.TabularInline):

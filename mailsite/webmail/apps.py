@@ -5,3 +5,6 @@ class WebmailConfig(AppConfig):
     name = "mailsite.webmail"
     label = "webmail"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from mailsite.webmail import preferences  # noqa: F401 - connects the login signal's receiver

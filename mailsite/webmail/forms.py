@@ -7,9 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from mailsite.webmail.templatetags.mail_format import full_date
 from mailsite.webmail.validators import one_header_line
-from spooler.services.header_input import AddressError, address_list_split, address_parse
+from spooler.services.header_input import AddressError, address_error_text, address_list_split, address_parse
 
 MAX_RECIPIENTS = 100
 
@@ -35,16 +38,21 @@ class AddressListField(forms.CharField):
         value = super().clean(value)
         items = address_list_split(value or "")
         if self.required and not items:
-            raise ValidationError("Enter at least one address.")
+            raise ValidationError(_("Enter at least one address."))
         if len(items) > MAX_RECIPIENTS:
-            raise ValidationError(f"At most {MAX_RECIPIENTS} recipients.")
+            raise ValidationError(_("At most %(count)d recipients.") % {"count": MAX_RECIPIENTS})
         addresses = []
         for item in items:
             try:
                 addresses.append(address_parse(item))
             except AddressError as exc:
-                raise ValidationError(f"“{_shown(item)}” is not a valid e-mail address: it {exc}.") from None
+                raise ValidationError(_invalid_address(item, exc)) from None
         return addresses
+
+
+def _invalid_address(text: str, exc: AddressError) -> str:
+    return _("“%(address)s” is not a valid e-mail address: it %(problem)s.") % {
+        "address": _shown(text), "problem": address_error_text(exc)}
 
 
 _MSG_ID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
@@ -67,7 +75,7 @@ class AttachmentsField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
         if len(files) > MAX_ATTACHMENTS:
-            raise ValidationError(f"At most {MAX_ATTACHMENTS} attachments.")
+            raise ValidationError(_("At most %(count)d attachments.") % {"count": MAX_ATTACHMENTS})
         return [super(AttachmentsField, self).clean(one, initial) for one in files]
 
 
@@ -107,19 +115,21 @@ class SenderField(forms.ChoiceField):
 
 
 class ComposeForm(forms.Form):
-    account = SenderField(label="From")
-    to = AddressListField(label="To", required=False, help_text="Separate addresses with commas.",
-                          widget=_address_input())
-    cc = AddressListField(label="Cc", required=False, widget=_address_input())
-    bcc = AddressListField(label="Bcc", required=False, help_text="Not shown to the other recipients.",
-                           widget=_address_input())
-    subject = forms.CharField(max_length=900, required=False, strip=False, validators=[one_header_line])
-    text = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 14}), required=False, strip=False)
-    attachments = AttachmentsField(label="Attachments", required=False, allow_empty_file=True)
-    keep = forms.TypedMultipleChoiceField(label="Kept attachments", required=False, coerce=int,
+    account = SenderField(label=gettext_lazy("From"))
+    to = AddressListField(label=gettext_lazy("To"), required=False,
+                          help_text=gettext_lazy("Separate addresses with commas."), widget=_address_input())
+    cc = AddressListField(label=gettext_lazy("Cc"), required=False, widget=_address_input())
+    bcc = AddressListField(label=gettext_lazy("Bcc"), required=False,
+                           help_text=gettext_lazy("Not shown to the other recipients."), widget=_address_input())
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=900, required=False, strip=False,
+                              validators=[one_header_line])
+    text = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 14}), required=False,
+                           strip=False)
+    attachments = AttachmentsField(label=gettext_lazy("Attachments"), required=False, allow_empty_file=True)
+    keep = forms.TypedMultipleChoiceField(label=gettext_lazy("Kept attachments"), required=False, coerce=int,
                                           widget=forms.CheckboxSelectMultiple)
     send_at = forms.DateTimeField(
-        label="Send later", required=False, help_text="Empty: now. In your time zone.",
+        label=gettext_lazy("Send later"), required=False, help_text=gettext_lazy("Empty: now. In your time zone."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     # Carried by the page: the draft this is, the message answered, the one forwarded as an attachment.
@@ -146,7 +156,8 @@ class ComposeForm(forms.Form):
         try:
             address_parse(address)
         except AddressError as exc:
-            raise ValidationError(f"This account cannot send: its address {address} {exc}.") from None
+            raise ValidationError(_("This account cannot send: its address %(address)s %(problem)s.")
+                                  % {"address": address, "problem": address_error_text(exc)}) from None
         self.cleaned_data["identity"] = identity
         return account
 
@@ -158,11 +169,11 @@ class ComposeForm(forms.Form):
         files = self.cleaned_data["attachments"]
         total, limit = sum(f.size for f in files), settings.COMPOSE_MAX_ATTACHMENT_BYTES
         if self.uploads_over_limit:
-            raise ValidationError(f"Attachments may be {filesizeformat(limit)} together; these are more. "
-                                  "Nothing was sent.")
+            raise ValidationError(_("Attachments may be %(limit)s together; these are more. Nothing was sent.")
+                                  % {"limit": filesizeformat(limit)})
         if total > limit:
-            raise ValidationError(f"Attachments may be {filesizeformat(limit)} together; these are "
-                                  f"{filesizeformat(total)}. Nothing was sent.")
+            raise ValidationError(_("Attachments may be %(limit)s together; these are %(total)s. Nothing was sent.")
+                                  % {"limit": filesizeformat(limit), "total": filesizeformat(total)})
         return files
 
     def clean_send_at(self):
@@ -171,36 +182,35 @@ class ComposeForm(forms.Form):
             return None
         now = timezone.now()
         if when <= now:
-            shown = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
-            raise ValidationError(f"This time is in the past (it is now {shown}, {timezone.get_current_timezone_name()}).")
+            raise ValidationError(_("This time is in the past (it is now %(now)s).") % {"now": full_date(now)})
         if when > now + timedelta(days=SEND_LATER_MAX_DAYS):
-            raise ValidationError(f"At most {SEND_LATER_MAX_DAYS} days ahead.")
+            raise ValidationError(_("At most %(count)d days ahead.") % {"count": SEND_LATER_MAX_DAYS})
         return when
 
     def clean_in_reply_to(self):
         value = self.cleaned_data["in_reply_to"].strip()
         if value and not _MSG_ID.fullmatch(value):
-            raise ValidationError("This is not a message id.")
+            raise ValidationError(_("This is not a message id."))
         return value
 
     def clean_references(self):
         value = self.cleaned_data["references"]
         ids = _MSG_ID.findall(value)
         if "".join(ids) != "".join(value.split()) or len(ids) > MAX_REFERENCES:
-            raise ValidationError("These are not message ids.")
+            raise ValidationError(_("These are not message ids."))
         return ids
 
     def clean(self):
         data = super().clean()
         # To may be left empty only for a message sent to Bcc recipients alone.
         if "to" not in self.errors and not data.get("to") and not data.get("bcc"):
-            self.add_error("to", "Enter at least one address.")
+            self.add_error("to", _("Enter at least one address."))
         return data
 
 
 class ContactForm(forms.Form):
-    address = forms.CharField(label="Address", max_length=320)
-    name = forms.CharField(label="Name", max_length=200, required=False, validators=[one_header_line])
+    address = forms.CharField(label=gettext_lazy("Address"), max_length=320)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False, validators=[one_header_line])
 
     def clean_address(self):
         value = self.cleaned_data["address"]
@@ -208,4 +218,4 @@ class ContactForm(forms.Form):
         try:
             return address_parse(value.strip())
         except AddressError as exc:
-            raise ValidationError(f"“{_shown(value)}” is not a valid e-mail address: it {exc}.") from None
+            raise ValidationError(_invalid_address(value, exc)) from None

@@ -16,6 +16,12 @@ import re
 import unicodedata
 from datetime import date
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for makemessages; the search page translates it (this module stays free of Django)."""
+    return message
+
+
 # A word: a run of letters and digits (what SQLite's unicode61 and the PostgreSQL trigger's split keep).
 WORD = re.compile(r"[^\W_]+")
 # One term: an optional "-", an optional "name:", then "a quoted phrase" (to the closing quote, or the end) or a
@@ -60,6 +66,13 @@ class Query:
     after: date | None = None  # sort_at on or after this day
     before: date | None = None  # sort_at before this day
     error: str = ""  # why the query is refused (too long, too many terms); nothing is searched then
+    # The same, as a message to translate and its values (the page shows it in the reader's language).
+    error_message: str = ""
+    error_values: dict = dataclasses.field(default_factory=dict)
+
+    def refuse(self, message: str, **values) -> "Query":
+        self.error, self.error_message, self.error_values = message % values, message, values
+        return self
 
     @property
     def positive(self) -> list[Text]:
@@ -99,8 +112,7 @@ def parse(text: str, *, max_chars: int = 500, max_terms: int = 30) -> Query:
     query = Query(text=text)
     if len(text) > max_chars:
         query.text = text[:max_chars]
-        query.error = f"The search is too long: at most {max_chars} characters."
-        return query
+        return query.refuse(gettext_noop("The search is too long: at most %(limit)d characters."), limit=max_chars)
     terms = 0
     position = 0
     while position < len(text):
@@ -126,11 +138,11 @@ def parse(text: str, *, max_chars: int = 500, max_terms: int = 30) -> Query:
         terms += 1
     for t in query.texts:
         if any(len(w) > MAX_WORD_CHARS for w in t.words):
-            query.error = f"A word in the search is too long: at most {MAX_WORD_CHARS} characters."
-            return query
+            return query.refuse(gettext_noop("A word in the search is too long: at most %(limit)d characters."),
+                                limit=MAX_WORD_CHARS)
     word_count = sum(len(t.words) for t in query.texts)
     if terms > max_terms or word_count > max_terms:
-        query.error = f"The search has too many words: at most {max_terms}."
+        query.refuse(gettext_noop("The search has too many words: at most %(limit)d."), limit=max_terms)
     return query
 
 

@@ -4,13 +4,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mailsite.mailboxes.models import Attachment, ConnectionTest, MailAccount, Message
 from mailsite.mailboxes.placement import Box, conversation_key
 from mailsite.webmail.listing import LIST_DEFERRED
 from spooler.models import DUE_STATUSES, OutboxStatus
+from spooler.services.inbound.errors import error_text
 
 
 def account_list(*, user):
@@ -80,32 +83,38 @@ def attachment_get(*, user, attachment_id: int) -> Attachment:
 
 
 def account_status(account: MailAccount, *, now=None) -> dict:
-    """The poll status of one account in plain words (the same text on the page and in the status JSON)."""
+    """The poll status of one account in plain words (the same text on the page and in the status JSON), in the
+    reader's language (the poller stores its errors in English: error_text translates them)."""
     now = now or timezone.now()
     progress = {"done": account.sync_done, "total": account.sync_total} if account.sync_in_progress else None
+    counts = {"done": _number(account.sync_done), "total": _number(account.sync_total)}
     if account.polling:
         state = "polling"
-        text = f"Downloading: {account.sync_done:,} of {account.sync_total:,}" if progress else "Checking now…"
+        text = _("Downloading: %(done)s of %(total)s") % counts if progress else _("Checking now…")
     elif account.last_poll_error:
         state = "error"
+        error = error_text(account.last_poll_error)
         if account.next_poll_at and account.next_poll_at > now:
-            text = f"{account.last_poll_error} Next try in {timeuntil(account.next_poll_at, now)}."
+            text = _("%(error)s Next try in %(time)s.") % {"error": error, "time": timeuntil(account.next_poll_at, now)}
         else:
-            text = f"{account.last_poll_error} Trying again shortly."
+            text = _("%(error)s Trying again shortly.") % {"error": error}
     elif progress:
         state = "syncing"
-        text = f"{account.sync_done:,} of {account.sync_total:,} downloaded; the rest follows."
+        text = _("%(done)s of %(total)s downloaded; the rest follows.") % counts
     elif account.last_polled_at:
         state = "ok"
-        fetched = account.last_poll_fetched
-        when = "just now" if now - account.last_polled_at < timedelta(minutes=1) else \
-            f"{timesince(account.last_polled_at, now)} ago"
-        text = f"Checked {when}, {fetched:,} new."
+        fetched, count = account.last_poll_fetched or 0, _number(account.last_poll_fetched)
+        if now - account.last_polled_at < timedelta(minutes=1):
+            text = ngettext("Checked just now, %(count)s new.", "Checked just now, %(count)s new.", fetched) % {
+                "count": count}
+        else:
+            text = ngettext("Checked %(time)s ago, %(count)s new.", "Checked %(time)s ago, %(count)s new.",
+                            fetched) % {"time": timesince(account.last_polled_at, now), "count": count}
     else:
         state = "never"
-        text = "Not checked yet."
+        text = _("Not checked yet.")
     if account.poll_notice:
-        text = f"{text} {account.poll_notice}"
+        text = f"{text} {error_text(account.poll_notice)}"
     return {
         "id": account.id,
         "address": account.address,
@@ -139,7 +148,12 @@ def connection_test_status(test: ConnectionTest, *, now=None) -> dict:
     def side(ok, result):
         if ok is None:
             return None
-        return {"ok": ok, "text": gettext("Connected.") if ok else gettext(result) + "."}
+        return {"ok": ok, "text": _("Connected.") if ok else _(result) + "."}
 
     return {"id": test.id, "state": state, "incoming": side(test.incoming_ok, test.incoming_result),
             "smtp": side(test.smtp_ok, test.smtp_result)}
+
+
+def _number(value: int) -> str:
+    """A count with the reader's thousands separator (1,234 in English, 1 234 in Spanish)."""
+    return number_format(value or 0, force_grouping=True)

@@ -1,5 +1,6 @@
 """Validators of the webmail's forms: header values stay on one line (no header injection)."""
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from spooler.services.header_input import header_text_problem
 
@@ -7,7 +8,7 @@ from spooler.services.header_input import header_text_problem
 def no_line_breaks(value: str) -> None:
     """For values that are not header text (a user name, a password): CR and LF only."""
     if "\r" in value or "\n" in value:
-        raise ValidationError("Line breaks are not allowed here.")
+        raise ValidationError(_("Line breaks are not allowed here."))
 
 
 def one_header_line(value: str) -> None:

@@ -6,11 +6,14 @@ addresses with the same rules (spooler.sessions.addresses), as the last line of 
 """
 import unicodedata
 
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+
 from spooler.sessions.addresses import CONTROLS, AddressError, parse_addr_spec, split_address_list
 
-__all__ = ["AddressError", "address_list_split", "address_parse", "header_text_problem"]
+__all__ = ["AddressError", "address_error_text", "address_list_split", "address_parse", "header_text_problem"]
 
-_NAMES = {"\n": "a line break (LF)", "\r": "a line break (CR)", "\x00": "a NUL character"}
+_NAMES = {"\n": gettext_lazy("a line break (LF)"), "\r": gettext_lazy("a line break (CR)"),
+          "\x00": gettext_lazy("a NUL character")}
 
 
 def header_text_problem(value: str) -> str | None:
@@ -21,7 +24,7 @@ def header_text_problem(value: str) -> str | None:
         return None
     ch = match.group(0)
     name = _NAMES.get(ch) or f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
-    return f"Line breaks and control characters are not allowed here (found {name})."
+    return gettext("Line breaks and control characters are not allowed here (found %(name)s).") % {"name": name}
 
 
 def address_list_split(text: str) -> list[str]:
@@ -35,9 +38,17 @@ def address_parse(text: str) -> str:
     ([IPv6:…]). Raises AddressError, whose text completes "it …"; also for a domain without a dot (a typo, most
     likely) other than localhost."""
     if not text.startswith('"') and ("<" in text or ">" in text):
-        raise AddressError("has a name or <…> around it; write the address alone, e.g. bob@example.com")
+        raise AddressError(gettext_noop("has a name or <…> around it; write the address alone, e.g. bob@example.com"))
     mailbox = parse_addr_spec(text)
     domain = mailbox.domain
     if not domain.startswith("[") and "." not in domain and domain.lower() != "localhost":
-        raise AddressError("has no top-level domain after the @ (e.g. example.com)")
+        raise AddressError(gettext_noop("has no top-level domain after the @ (e.g. example.com)"))
     return mailbox.addr_spec
+
+
+def address_error_text(exc: AddressError) -> str:
+    """Why an address was refused, in the reader's language (it completes "it …")."""
+    text = getattr(exc, "text", None)
+    if not text:
+        return str(exc)
+    return gettext(text) % exc.params if exc.params else gettext(text)

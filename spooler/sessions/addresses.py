@@ -29,8 +29,19 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _PLAIN = re.compile(rf"([A-Za-z0-9{_ATEXT}]+(?:\.[A-Za-z0-9{_ATEXT}]+)*)@([A-Za-z0-9.-]+)\Z")  # the usual case
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a reason for translation (Django's makemessages finds the name). This package imports nothing of
+    Django: the pages translate ``AddressError.text`` when they show it (spooler.services.header_input)."""
+    return text
+
+
 class AddressError(ValueError):
-    """An address that cannot be sent; the message is meant for people."""
+    """An address that cannot be sent; the message is meant for people: ``text`` (English, marked for
+    translation) with its ``params``, completing "it …"."""
+
+    def __init__(self, text: str, **params):
+        super().__init__(text % params if params else text)
+        self.text, self.params = text, params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,33 +67,35 @@ def parse_addr_spec(text: str) -> Mailbox:
     if plain and len(plain.group(1)) <= MAX_LOCAL:
         return _checked_length(Mailbox(plain.group(1), parse_domain(plain.group(2))))
     if CONTROLS.search(text):
-        raise AddressError("contains a line break or a control character")
+        raise AddressError(gettext_noop("contains a line break or a control character"))
     if text.startswith('"'):
         local, rest = _quoted(text)
         if not rest.startswith("@"):
-            raise AddressError("after a quoted local part comes @ and the domain")
+            raise AddressError(gettext_noop("after a quoted local part comes @ and the domain"))
         domain_text = rest[1:]
     else:
         local, at, domain_text = text.rpartition("@")
         if not at:
-            raise AddressError("needs an @ and a domain")
+            raise AddressError(gettext_noop("needs an @ and a domain"))
         if not local:
-            raise AddressError("has nothing before the @")
+            raise AddressError(gettext_noop("has nothing before the @"))
         if not local.isascii():
-            raise AddressError("has characters outside ASCII before the @ (that needs SMTPUTF8, not supported here)")
+            raise AddressError(gettext_noop(
+                "has characters outside ASCII before the @ (that needs SMTPUTF8, not supported here)"))
         if not _DOT_ATOM.match(local):
-            raise AddressError("has a local part (before the @) that is not valid; "
-                               'spaces, commas and the like need quotes, e.g. "john doe"@example.com')
+            raise AddressError(gettext_noop("has a local part (before the @) that is not valid; "
+                               'spaces, commas and the like need quotes, e.g. "john doe"@example.com'))
     if not local:
-        raise AddressError("has nothing before the @")
+        raise AddressError(gettext_noop("has nothing before the @"))
     if len(quote_local(local)) > MAX_LOCAL:
-        raise AddressError(f"has a local part (before the @) longer than {MAX_LOCAL} characters")
+        raise AddressError(gettext_noop("has a local part (before the @) longer than %(limit)d characters"),
+                           limit=MAX_LOCAL)
     return _checked_length(Mailbox(local, parse_domain(domain_text)))
 
 
 def _checked_length(mailbox: Mailbox) -> Mailbox:
     if len(mailbox.addr_spec) > MAX_ADDRESS:
-        raise AddressError(f"is longer than {MAX_ADDRESS} characters")
+        raise AddressError(gettext_noop("is longer than %(limit)d characters"), limit=MAX_ADDRESS)
     return mailbox
 
 
@@ -100,11 +113,12 @@ def _quoted(text: str) -> tuple[str, str]:
             ch = text[pos]
         if not " " <= ch <= "~":
             if ch.isascii():
-                raise AddressError("contains a control character")
-            raise AddressError("has characters outside ASCII before the @ (that needs SMTPUTF8, not supported here)")
+                raise AddressError(gettext_noop("contains a control character"))
+            raise AddressError(gettext_noop(
+                "has characters outside ASCII before the @ (that needs SMTPUTF8, not supported here)"))
         out.append(ch)
         pos += 1
-    raise AddressError("has a quote that is not closed")
+    raise AddressError(gettext_noop("has a quote that is not closed"))
 
 
 def parse_domain(text: str) -> str:
@@ -112,23 +126,24 @@ def parse_domain(text: str) -> str:
     if text.startswith("["):
         return _literal(text)
     if not text:
-        raise AddressError("has no domain after the @")
+        raise AddressError(gettext_noop("has no domain after the @"))
     if not text.isascii():
         try:
             text = text.encode("idna").decode("ascii")
         except UnicodeError:
-            raise AddressError("has a domain that is not a valid international domain name") from None
+            raise AddressError(gettext_noop("has a domain that is not a valid international domain name")) from None
     labels = text.split(".")
     if len(text) > MAX_DOMAIN or not all(_LABEL.match(label) for label in labels):
-        raise AddressError("has a domain that is not valid (letters, digits and hyphens between dots)")
+        raise AddressError(gettext_noop("has a domain that is not valid (letters, digits and hyphens between dots)"))
     if labels[-1].isdigit():
-        raise AddressError("has a domain that looks like an IP address; write it in brackets, e.g. bob@[192.0.2.1]")
+        raise AddressError(gettext_noop(
+            "has a domain that looks like an IP address; write it in brackets, e.g. bob@[192.0.2.1]"))
     return text
 
 
 def _literal(text: str) -> str:
     if not text.endswith("]") or len(text) > 2 + 45 + 5:
-        raise AddressError("has an address literal that is not closed by ]")
+        raise AddressError(gettext_noop("has an address literal that is not closed by ]"))
     inner = text[1:-1]
     tag, colon, rest = inner.partition(":")
     try:
@@ -138,7 +153,7 @@ def _literal(text: str) -> str:
             return f"[IPv6:{_ipv6(inner)}]"
         return f"[{ipaddress.IPv4Address(inner)}]"
     except ValueError:
-        raise AddressError("has an address literal that is neither [IPv4] nor [IPv6:…]") from None
+        raise AddressError(gettext_noop("has an address literal that is neither [IPv4] nor [IPv6:…]")) from None
 
 
 def _ipv6(text: str) -> str:
@@ -152,12 +167,12 @@ def parse_mailbox(text: str) -> Mailbox:
     or RFC 2047 encoded). Raises AddressError, also for two mailboxes in one value."""
     text = text.strip(" \t")
     if CONTROLS.search(text):
-        raise AddressError("contains a line break or a control character")
+        raise AddressError(gettext_noop("contains a line break or a control character"))
     start = _angle_start(text)
     if start is None:
         return parse_addr_spec(text)
     if not text.endswith(">"):
-        raise AddressError("has text after the address in <…>")
+        raise AddressError(gettext_noop("has text after the address in <…>"))
     spec = parse_addr_spec(text[start + 1:-1].strip(" \t"))
     return dataclasses.replace(spec, name=decode_phrase(text[:start]))
 

@@ -8,6 +8,8 @@
   const url = form.dataset.draftUrl;
   const status = document.getElementById("draft-status");
   const EVERY = 5000;
+  // The page's words come from the template (data-text-*), in the reader's language.
+  const TEXT = {saved: form.dataset.textSaved, failed: form.dataset.textFailed, offline: form.dataset.textOffline};
   let saved = snapshot(), sending = false, busy = false;
 
   function fields() {
@@ -34,12 +36,12 @@
       if (response.ok) {
         form.elements.draft.value = answer.id;
         saved = now;
-        if (status) status.textContent = "Draft saved.";
+        if (status) status.textContent = TEXT.saved;
       } else if (status) {
-        status.textContent = answer.error || "The draft could not be saved.";
+        status.textContent = answer.error || TEXT.failed;
       }
     } catch (error) {
-      if (status) status.textContent = "The draft could not be saved (offline?).";
+      if (status) status.textContent = TEXT.offline;
     } finally {
       busy = false;
     }

@@ -27,7 +27,7 @@
       row.dataset.settled = "1";
       const link = document.createElement("a");
       link.href = "?view=sent";
-      link.textContent = "moved to Sent";
+      link.textContent = table.dataset.textMoved;  // (from the template: the reader's language)
       detail.replaceChildren(link);
     }
   }

@@ -198,7 +198,8 @@ def test_send_later_schedules_through_not_before_in_the_users_zone(alice_client,
     row = OutboxMessage.objects.get()
     assert row.not_before == typed and row.next_attempt_at == typed  # Paris time, not UTC (an hour apart)
     assert row.expires_at - typed == timedelta(seconds=settings.SPOOL_LIFETIME_SECONDS)  # lives from when it is due
-    assert "Scheduled for " + typed.strftime("%Y-%m-%d %H:%M") in alice_client.get(response["Location"]).content.decode()
+    shown = f"Scheduled for {typed:%a} {typed.day} {typed:%b %Y, %H:%M %Z}"  # the whole date, in the user's zone
+    assert shown in alice_client.get(response["Location"]).content.decode()
 
 
 def test_send_later_in_the_past_is_refused_beside_the_field(alice_client, alice):

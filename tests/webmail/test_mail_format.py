@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from mailsite.middleware import _zone
+from django.http import HttpResponse
+
+from mailsite.mailboxes.preferences import zone_get as _zone
 from mailsite.webmail.templatetags.mail_format import list_date, sender_address, sender_name
 
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
@@ -40,11 +42,14 @@ def test_a_bad_zone_cookie_is_ignored(cookie):
 
 
 def test_the_cookie_zone_is_active_while_the_page_renders(rf):
-    from mailsite.middleware import user_time_zone
+    from django.contrib.auth.models import AnonymousUser
+
+    from mailsite.middleware import user_preferences
 
     seen = []
-    middleware = user_time_zone(lambda request: seen.append(timezone.get_current_timezone_name()))
+    middleware = user_preferences(lambda request: seen.append(timezone.get_current_timezone_name()) or HttpResponse())
     request = rf.get("/")
+    request.user = AnonymousUser()
     request.COOKIES["tz"] = "America%2FNew_York"
     middleware(request)
     request.COOKIES["tz"] = "nonsense"

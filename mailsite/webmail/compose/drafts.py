@@ -5,6 +5,8 @@ import re
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from mailsite.mailboxes.models import Draft, DraftAttachment, MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
@@ -33,7 +35,8 @@ def draft_fields(values, *, capped: bool = True) -> dict:
     size = sum(len(value.encode("utf-8", "surrogatepass")) for value in fields.values())
     too_long = any(len(fields[name]) > limit for name, limit in _LIMITS.items())
     if capped and (size > settings.DRAFT_MAX_BYTES or too_long):
-        raise DraftTooLarge(f"This draft is too large to keep ({size} bytes; at most {settings.DRAFT_MAX_BYTES}).")
+        raise DraftTooLarge(_("This draft is too large to keep (%(size)s; at most %(limit)s).")
+                            % {"size": filesizeformat(size), "limit": filesizeformat(settings.DRAFT_MAX_BYTES)})
     return fields
 
 
@@ -73,7 +76,7 @@ def draft_save(*, user, draft_id: int | None, account_id, values) -> Draft:
 
 
 def draft_delete(*, user, draft_id: int) -> int:
-    count, _ = Draft.objects.filter(user=user, id=draft_id).delete()
+    count, _by_model = Draft.objects.filter(user=user, id=draft_id).delete()
     return count
 
 

@@ -1,11 +1,17 @@
 """Replies and forwards, as pure functions of the original's fields: subjects, recipients, quoting, thread ids.
 
-No database and no Django here: the compose page gives these the stored message's fields and puts the result in
-the form, where the user can change anything before sending.
+No database here: the compose page gives these the stored message's fields and puts the result in the form, where
+the user can change anything before sending. The words of a quote or a forward, and their dates, are in the writer's
+language and zone (Django's active ones).
 """
 import re
 from datetime import datetime
 from email.utils import getaddresses
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 # "Re:", "RE :", "Re[2]:", "Re(3):", and the usual translations of it (AW, SV, Antw…) at the start of a subject.
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|antw|vs|ref)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.I)
@@ -81,7 +87,11 @@ def thread_ids(*, message_id: str, references: str, in_reply_to: str = "") -> tu
 
 
 def _date(date: datetime | None) -> str:
-    return date.strftime("%a, %d %b %Y at %H:%M") if date else "an unknown date"
+    """In the writer's language and zone (a quote is written for the people the writer writes to)."""
+    if not date:
+        return _("an unknown date")
+    local = timezone.localtime(date) if timezone.is_aware(date) else date
+    return date_format(local, pgettext("date format: the original's date in a reply or forward", r"D, d M Y \a\t H:i"))
 
 
 def quoted(*, text: str, sender: str, date: datetime | None) -> str:
@@ -89,15 +99,16 @@ def quoted(*, text: str, sender: str, date: datetime | None) -> str:
     already quoted one, so that "> > " stays tidy)."""
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n")
     body = "\n".join((">" + line) if not line or line.startswith(">") else ("> " + line) for line in lines)
-    return f"On {_date(date)}, {_one_line(sender) or 'someone'} wrote:\n{body}\n"
+    return _("On %(date)s, %(sender)s wrote:") % {"date": _date(date), "sender": _one_line(sender) or _("someone")} \
+        + f"\n{body}\n"
 
 
 def forwarded(*, text: str, sender: str, date: datetime | None, subject: str, to: str, cc: str = "") -> str:
     """The original inline, under a header block as mail clients write it."""
-    head = ["---------- Forwarded message ----------", f"From: {_one_line(sender)}", f"Date: {_date(date)}",
-            f"Subject: {_one_line(subject)}", f"To: {_one_line(to)}"]
+    head = [_("---------- Forwarded message ----------"), _("From: %s") % _one_line(sender),
+            _("Date: %s") % _date(date), _("Subject: %s") % _one_line(subject), _("To: %s") % _one_line(to)]
     if cc:
-        head.append(f"Cc: {_one_line(cc)}")
+        head.append(_("Cc: %s") % _one_line(cc))
     return "\n".join(head) + "\n\n" + (text or "").replace("\r\n", "\n").rstrip("\n") + "\n"
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mailsite.webmail import selectors, services
 from mailsite.webmail.compose import replies
@@ -37,8 +38,9 @@ def compose_submit(*, user, data: dict) -> OutboxMessage:
         files.insert(0, (replies.attachment_name(message.subject), "message/rfc822", message.raw))
     total, limit = sum(len(body) for _n, _t, body in files), settings.COMPOSE_MAX_ATTACHMENT_BYTES
     if total > limit:
-        raise ValidationError(f"Attachments may be {filesizeformat(limit)} together; with the forwarded message "
-                              f"these are {filesizeformat(total)}. Nothing was sent.")
+        raise ValidationError(_("Attachments may be %(limit)s together; with the forwarded message these are "
+                                "%(total)s. Nothing was sent.") % {"limit": filesizeformat(limit),
+                                                                    "total": filesizeformat(total)})
     with transaction.atomic():
         row = services.compose_send(
             user=user, account=data["account"], identity=data.get("identity"), to=data["to"], cc=data["cc"],

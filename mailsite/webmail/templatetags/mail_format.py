@@ -1,8 +1,13 @@
-"""How the lists show senders and dates: a display name with the address on hover, dates in the reader's zone,
-today's as a time."""
+"""How the lists show senders and dates: a display name with the address on hover, dates in the reader's zone
+and language, today's as a time.
+
+The date formats are translated strings (Django's date format characters): each language writes its own order and
+words ("3 Dec 2025", "3 dic 2025"); month and day names come from Django's catalogs."""
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from mailsite.mailboxes.placement import sender_parts
 
@@ -11,7 +16,7 @@ register = template.Library()
 
 @register.filter
 def sender_name(sender: str) -> str:
-    return sender_parts(sender)[0] or "(unknown sender)"
+    return sender_parts(sender)[0] or _("(unknown sender)")
 
 
 @register.filter
@@ -27,13 +32,16 @@ def list_date(value, now=None) -> str:
     now = timezone.localtime(now or timezone.now())
     local = timezone.localtime(value)
     if local.date() == now.date():
-        return date_format(local, "H:i")
+        return date_format(local, pgettext("date format: a time today, in a list", "H:i"))
     if local.year == now.year:
-        return date_format(local, "j M")
-    return date_format(local, "j M Y")
+        return date_format(local, pgettext("date format: a day this year, in a list", "j M"))
+    return date_format(local, pgettext("date format: a day of another year, in a list", "j M Y"))
 
 
 @register.filter
 def full_date(value) -> str:
     """The whole date and time with the zone, for a title on hover and the message page."""
-    return date_format(timezone.localtime(value), "D j M Y, H:i T") if value else ""
+    if not value:
+        return ""
+    return date_format(timezone.localtime(value), pgettext("date format: a whole date with the time and zone",
+                                                           "D j M Y, H:i T"))

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -14,6 +14,7 @@ from mailsite.webmail.compose import contacts, prefill, send
 from mailsite.webmail.compose.drafts import draft_attachments
 from mailsite.webmail.compose.uploads import CappedUploadHandler
 from mailsite.webmail.forms import ComposeForm
+from mailsite.webmail.templatetags.mail_format import full_date
 
 UNDO_SESSION_KEY = "undo_send"
 
@@ -40,7 +41,7 @@ def _compose(request, cap: CappedUploadHandler):
             else:
                 request.session[UNDO_SESSION_KEY] = row.id
                 when = form.cleaned_data.get("send_at")
-                text = f"Scheduled for {timezone.localtime(when):%Y-%m-%d %H:%M}." if when else "Sent."
+                text = _("Scheduled for %(when)s.") % {"when": full_date(when)} if when else _("Sent.")
                 messages.success(request, text, extra_tags="undo-send")
                 return redirect("webmail:outbox")
     else:
@@ -65,7 +66,7 @@ def compose_undo(request):
     if request.session.get(UNDO_SESSION_KEY) == outbox_id:
         del request.session[UNDO_SESSION_KEY]
     if draft is None:
-        messages.error(request, "Too late to undo: the message is already on its way.")
+        messages.error(request, _("Too late to undo: the message is already on its way."))
         return redirect("webmail:outbox")
-    messages.info(request, "Not sent. Your message is back here as a draft.")
+    messages.info(request, _("Not sent. Your message is back here as a draft."))
     return redirect(reverse("webmail:compose") + f"?draft={draft.id}")

@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mailsite.webmail.compose import drafts
@@ -26,5 +27,5 @@ def draft_save(request):
 @require_POST
 def draft_delete(request, draft_id: int):
     if drafts.draft_delete(user=request.user, draft_id=draft_id):
-        messages.success(request, "Draft deleted.")
+        messages.success(request, _("Draft deleted."))
     return redirect("webmail:drafts")

@@ -3,13 +3,14 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from mailsite.mailboxes.placement import Box
 from mailsite.middleware import csp_with_mail_frame
 from mailsite.webmail import listing, organize, selectors
 
-BOX_TITLES = {Box.INBOX: "Inbox", Box.ARCHIVE: "Archive", Box.SPAM: "Spam", Box.TRASH: "Trash"}
+BOX_TITLES = {box: box.label for box in (Box.INBOX, Box.ARCHIVE, Box.SPAM, Box.TRASH)}  # (lazy: the reader's language)
 
 
 def folders_context(request, *, box: str = "", folder: str = "") -> dict:
@@ -72,10 +73,17 @@ def messages_act(request):
 
 
 def _done_text(action: str, changed: int) -> str:
-    what = "1 message" if changed == 1 else f"{changed} messages"
-    return {"archive": f"{what} archived.", "trash": f"{what} moved to Trash.", "spam": f"{what} marked as spam.",
-            "inbox": f"{what} moved to Inbox.", "restore": f"{what} restored.",
-            "delete": f"{what} deleted.", "empty_trash": f"Trash emptied: {what} deleted for good."}[action]
+    texts = {
+        "archive": lambda: ngettext("%(count)d message archived.", "%(count)d messages archived.", changed),
+        "trash": lambda: ngettext("%(count)d message moved to Trash.", "%(count)d messages moved to Trash.", changed),
+        "spam": lambda: ngettext("%(count)d message marked as spam.", "%(count)d messages marked as spam.", changed),
+        "inbox": lambda: ngettext("%(count)d message moved to Inbox.", "%(count)d messages moved to Inbox.", changed),
+        "restore": lambda: ngettext("%(count)d message restored.", "%(count)d messages restored.", changed),
+        "delete": lambda: ngettext("%(count)d message deleted.", "%(count)d messages deleted.", changed),
+        "empty_trash": lambda: ngettext("Trash emptied: %(count)d message deleted for good.",
+                                        "Trash emptied: %(count)d messages deleted for good.", changed),
+    }
+    return texts[action]() % {"count": changed}
 
 
 def _back(request) -> str:

@@ -1,6 +1,8 @@
 """The user's Outbox (spooled, not settled yet: its state live) and Sent (settled), and one spooled message."""
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from mailsite.webmail import outbox_state
@@ -12,7 +14,7 @@ def outbox(request):
     sent = request.GET.get("view") == "sent"
     page = outbox_state.outbox_page(user=request.user, sent=sent, before=request.GET.get("before"))
     return render(request, "webmail/outbox.html", {
-        "page": page, "sent": sent, "title": "Sent" if sent else "Outbox",
+        "page": page, "sent": sent, "title": pgettext("folder", "Sent") if sent else _("Outbox"),
         **folders_context(request, box="sent" if sent else "outbox"),
     })
 
@@ -28,8 +30,11 @@ def outbox_status(request):
 def outbox_detail(request, outbox_id: int):
     """One spooled message, opened like a received one, with its delivery per recipient and its attempts."""
     row = outbox_state.outbox_get(user=request.user, outbox_id=outbox_id)
+    attempts = list(row.delivery_attempts.order_by("at")[:100])
+    for attempt in attempts:
+        attempt.outcome_text = outbox_state.status_text(attempt.outcome)
     return render(request, "webmail/outbox_message.html", {
         "row": row, "state": outbox_state.row_state(row), "contents": outbox_state.contents(row),
-        "attempts": row.delivery_attempts.order_by("at")[:100],
+        "attempts": attempts,
         **folders_context(request, box="sent" if row.status in outbox_state.SENT_STATUSES else "outbox"),
     })

@@ -2,6 +2,9 @@
 crossed."""
 import re
 
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
+
 from .caps import HtmlLimits
 from .tree_replay import _TreeReplay
 
@@ -21,7 +24,7 @@ def html_measure(markup: str, *, limits: HtmlLimits) -> str | None:
     """None when the markup is within every cap, else the first cap it crosses, in words. Linear: one regex
     scan, and the replay stops as soon as the depth, attribute, formatting or element count is over."""
     if len(markup) > limits.max_bytes or len(markup.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        return f"larger than {limits.max_bytes} bytes"
+        return gettext("larger than %(size)s") % {"size": filesizeformat(limits.max_bytes)}
     return _replay(markup, _TreeReplay(limits))
 
 
@@ -48,7 +51,7 @@ def _replay(markup: str, tree: _TreeReplay) -> str | None:
         name = name.lower()
         attributes = match.group(3) or ""
         if _attribute_count(attributes, limits.max_attributes) > limits.max_attributes:
-            return f"a tag with more than {limits.max_attributes} attributes"
+            return gettext("a tag with more than %(limit)d attributes") % {"limit": limits.max_attributes}
         if match.group(1):
             reason = tree.end(name)
             if reason:

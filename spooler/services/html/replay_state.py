@@ -2,6 +2,8 @@
 operations on them that the tree builder's steps are made of (push, pop, Noah's Ark, markers, reconstruction)."""
 import dataclasses
 
+from django.utils.translation import gettext
+
 from .caps import HtmlLimits
 from .elements import _ALL_SPECIAL, _HEADINGS, _INTEGRATION_POINTS, _MARKERS, _POINTS_OF, _SCOPE, _SPECIAL
 
@@ -81,7 +83,7 @@ class _ReplayState:
         depth = len(self.stack) - self.ghosts
         self.max_depth = max(self.max_depth, depth)
         if depth > self.limits.max_depth:
-            return f"nested more than {self.limits.max_depth} elements deep"
+            return gettext("nested more than %(limit)d elements deep") % {"limit": self.limits.max_depth}
         return self.count(1)
 
     def leaf(self) -> str | None:
@@ -92,7 +94,7 @@ class _ReplayState:
     def count(self, created: int) -> str | None:
         self.elements += created
         if self.elements > self.limits.max_elements:
-            return f"more than {self.limits.max_elements} elements"
+            return gettext("more than %(limit)d elements") % {"limit": self.limits.max_elements}
         return None
 
     def pop_to(self, index: int) -> None:
@@ -147,7 +149,8 @@ class _ReplayState:
         counts[key] = counts.get(key, 0) + 1
         self.formatting += 1
         if self.formatting > self.limits.max_formatting:
-            return f"more than {self.limits.max_formatting} formatting elements left open"
+            return gettext("more than %(limit)d formatting elements left open") % {
+                "limit": self.limits.max_formatting}
         return entry
 
     def kill(self, entry: _Entry) -> None:

@@ -1,7 +1,8 @@
 """Poll failures in plain words, for the inbox and the admin. The server's own text goes to the detail field.
 
-The words are marked for translation (gettext_noop): they are stored in English and translated where shown."""
-from django.utils.translation import gettext_noop as _
+The words are stored in English (the poller has no reader); they are marked with gettext_noop and translated when
+a page shows them (error_text)."""
+from django.utils.translation import gettext, gettext_noop
 
 from spooler.sessions import (
     AuthenticationError,
@@ -12,21 +13,21 @@ from spooler.sessions import (
     TransientError,
 )
 
-WRONG_PASSWORD = _("Wrong user name or password")
-CERTIFICATE = _("The server's certificate was not accepted")
-TLS_FAILED = _("A secure (TLS) connection could not be set up")
-TIMEOUT = _("The server did not answer in time")
-UNREACHABLE = _("The server could not be reached")
-UNKNOWN_HOST = _("The server's name could not be found")
-CONNECTION_LOST = _("The connection to the server was lost")
-BUSY = _("The server refused the login for now")
-FOLDER = _("A folder could not be opened")
-REFUSED = _("The server refused a request")
-OVERSIZED = _("The server sent a message much bigger than it announced")
-TOO_LONG = _("Checking took too long and was stopped")
-UNEXPECTED = _("Checking failed unexpectedly; the details are in the server log")
-NO_STARTTLS = _("The server does not offer STARTTLS, so the connection would not be secure")
-NOT_ALLOWED = _("The administrator does not allow connections to this server")
+WRONG_PASSWORD = gettext_noop("Wrong user name or password")
+CERTIFICATE = gettext_noop("The server's certificate was not accepted")
+TLS_FAILED = gettext_noop("A secure (TLS) connection could not be set up")
+TIMEOUT = gettext_noop("The server did not answer in time")
+UNREACHABLE = gettext_noop("The server could not be reached")
+UNKNOWN_HOST = gettext_noop("The server's name could not be found")
+CONNECTION_LOST = gettext_noop("The connection to the server was lost")
+BUSY = gettext_noop("The server refused the login for now")
+FOLDER = gettext_noop("A folder could not be opened")
+REFUSED = gettext_noop("The server refused a request")
+OVERSIZED = gettext_noop("The server sent a message much bigger than it announced")
+TOO_LONG = gettext_noop("Checking took too long and was stopped")
+UNEXPECTED = gettext_noop("Checking failed unexpectedly; the details are in the server log")
+NO_STARTTLS = gettext_noop("The server does not offer STARTTLS, so the connection would not be secure")
+NOT_ALLOWED = gettext_noop("The administrator does not allow connections to this server")
 
 # What a connection test tells apart: nothing about the network. A refused port, a silent one, a name that is not
 # found and a connection closed at once all read "could not be reached", so the test cannot map a network.
@@ -79,3 +80,16 @@ def failure_words(exc: BaseException) -> str:
 
 def detail(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, SessionError) else f"{type(exc).__name__}: {exc}"
+
+
+NO_UIDL = gettext_noop("This server cannot identify messages (it has no UIDL): mail is left on the server.")
+_WORDS = (WRONG_PASSWORD, CERTIFICATE, TLS_FAILED, TIMEOUT, UNREACHABLE, UNKNOWN_HOST, CONNECTION_LOST, BUSY, FOLDER,
+          REFUSED, OVERSIZED, TOO_LONG, UNEXPECTED, NO_STARTTLS, NOT_ALLOWED, NO_UIDL)
+
+
+def error_text(stored: str) -> str:
+    """A stored error or notice ("<words> (<server>)."), its words in the reader's language; other text as is."""
+    for words in _WORDS:
+        if stored.startswith(words):
+            return gettext(words) + stored[len(words):]
+    return stored

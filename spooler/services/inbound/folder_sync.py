@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mailsite.mailboxes.models import Message
+from spooler.services.inbound import errors as poll_errors
 from spooler.services.inbound.sources import batch_candidates, incoming_session
 from spooler.services.inbound.store import Prepared, message_prepare, messages_insert, placeholder_prepare
 from spooler.sessions import AuthenticationError, MailReader, MessageTooLarge, PermanentError, SessionError
@@ -80,8 +81,7 @@ class FolderSync:
         listing = session.uidl()
         if session.content_keyed:
             if account.delete_after_download or account.delete_after_days:
-                self.poll.notice = ("This server cannot identify messages (it has no UIDL): "
-                                    "mail is left on the server.")
+                self.poll.notice = poll_errors.NO_UIDL
             return self.sync_by_content(listing)
         prefix = session.key_prefix
         rows = self.stored_rows()

@@ -9,8 +9,11 @@ import logging
 import re
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from mailsite.mailboxes.preferences import preference_locale
 from spooler.models import OutboxMessage, RecipientStatus
 from spooler.services.inbound.store import message_store
 from spooler.sessions import Attachment, Email
@@ -32,37 +35,42 @@ def original_headers(raw: bytes) -> bytes:
 
 
 def bounce_email(*, row: OutboxMessage, to: str) -> Email:
+    """The notice, in the active language and time zone (outbox_bounce sets the sender's)."""
     failed = [(r, o) for r, o in row.outcomes.items() if o.get("status") in (RecipientStatus.FAILED, RecipientStatus.EXPIRED)]
     expired = any(o.get("status") == RecipientStatus.EXPIRED for _r, o in failed)
-    subject = _clean(row.subject) or "(no subject)"
+    subject = _clean(row.subject) or _("(no subject)")
+    statuses = dict(RecipientStatus.choices)
+    queued = date_format(timezone.localtime(row.created_at), "DATETIME_FORMAT") + " " + \
+        timezone.localtime(row.created_at).strftime("%Z")
     lines = [
-        "This is the mail system at Mailsite.",
+        _("This is the mail system at Mailsite."),
         "",
-        "Your message could not be delivered to one or more recipients."
+        _("Your message could not be delivered to one or more recipients.")
         if not expired else
-        "Your message could not be delivered within its lifetime; the mail system has given up.",
+        _("Your message could not be delivered within its lifetime; the mail system has given up."),
         "",
-        f"Subject: {subject}",
+        _("Subject: %s") % subject,
         f"Message-ID: {_clean(row.message_id)}",
-        f"Queued: {row.created_at:%Y-%m-%d %H:%M:%S %Z}",
-        f"Attempts: {row.attempts}",
+        _("Queued: %s") % queued,
+        _("Attempts: %d") % row.attempts,
         "",
-        "What failed, and what the receiving server said:",
+        _("What failed, and what the receiving server said:"),
         "",
     ]
     for rcpt, outcome in failed:
         code = outcome.get("code")
-        lines.append(f"  <{_clean(rcpt)}>: {outcome.get('status')}")
-        lines.append(f"      {code if code is not None else '(no reply code)'} {_clean(outcome.get('text'))}")
+        lines.append(f"  <{_clean(rcpt)}>: {statuses.get(outcome.get('status'), outcome.get('status'))}")
+        lines.append(f"      {code if code is not None else _('(no reply code)')} {_clean(outcome.get('text'))}")
     sent = [r for r, o in row.outcomes.items() if o.get("status") == RecipientStatus.SENT]
     if sent:
-        lines += ["", "Delivered to: " + ", ".join(_clean(r) for r in sent)]
+        lines += ["", _("Delivered to: %s") % ", ".join(_clean(r) for r in sent)]
     headers = original_headers(bytes(row.body.raw))
-    lines += ["", "The headers of your message:", "", headers.decode("utf-8", "replace").replace("\r\n", "\n")]
+    lines += ["", _("The headers of your message:"), "",
+              headers.decode("utf-8", "replace").replace("\r\n", "\n")]
     return Email(
         sender=settings.SPOOL_BOUNCE_FROM,
         to=[to],
-        subject=f"Undelivered Mail Returned to Sender: {subject}"[:900],
+        subject=(_("Undelivered Mail Returned to Sender: %s") % subject)[:900],
         text="\n".join(lines),
         attachments=[Attachment("original-headers.txt", "text/rfc822-headers", headers)],
         headers={"Auto-Submitted": "auto-replied"},
@@ -87,7 +95,10 @@ def outbox_bounce(*, row: OutboxMessage) -> bool:
         logger.warning("outbox %s (site mail, %s) failed for %s; no inbox to bounce to", row.id, row.subject,
                        ", ".join(r for r, o in row.outcomes.items() if o.get("status") != RecipientStatus.SENT))
     else:
-        email = bounce_email(row=row, to=account.address)
+        # In the sender's language and zone (their settings), whatever the worker's are.
+        language, zone = preference_locale(user_id=account.user_id)
+        with translation.override(language), timezone.override(zone):
+            email = bounce_email(row=row, to=account.address)
         message_store(account=account, uid=f"bounce-{row.id}", raw=email.to_bytes())
         stored = True
     now = timezone.now()

@@ -1,8 +1,12 @@
 """Bounce notices: what failed, the server's words, the original headers; nothing can break out of a header."""
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+from django.utils import timezone, translation
+
+from mailsite.mailboxes.models import Message, UserPreference
 from spooler.models import OutboxMessage
-from spooler.services.outbound.bounce import bounce_email
+from spooler.services.outbound.bounce import bounce_email, outbox_bounce
 from spooler.sessions import Email
 from tests.spooler.outbound.conftest import enqueue
 
@@ -34,3 +38,20 @@ def test_subject_with_control_characters_stays_one_line(sender):
     raw = bounce_email(row=row, to=row.relay.address).to_bytes()
     assert b"\nBcc:" not in raw and b"Hi Bcc: victim@example.test" in raw.replace(b"\r\n ", b" ")
     assert b"lifetime" in raw
+
+
+def test_the_notice_is_in_the_senders_language_and_zone(sender):
+    UserPreference.objects.create(user=sender, language="es", time_zone="Europe/Madrid")
+    worker = (translation.get_language(), timezone.get_current_timezone_name())
+    row = enqueue(sender, ["b@example.test"], subject="Actas")
+    OutboxMessage.objects.filter(id=row.id).update(created_at=datetime(2025, 1, 15, 12, 0, tzinfo=UTC))
+    row.refresh_from_db()
+    row.outcomes = {"b@example.test": {"status": "failed", "code": 550, "text": "no such user"}}
+    assert outbox_bounce(row=row)
+    notice = Message.objects.get(user=sender, uid=f"bounce-{row.id}")
+    assert notice.subject == "Correo no entregado devuelto al remitente: Actas"
+    assert "No se ha podido entregar tu mensaje a uno o varios destinatarios." in notice.text
+    assert "<b@example.test>: Rechazado (5xx)" in notice.text and "550 no such user" in notice.text
+    assert "En cola desde: 15 de enero de 2025 a las 13:00 CET" in notice.text  # Madrid's time, in Spanish
+    # The worker's own language and zone are left as they were.
+    assert (translation.get_language(), timezone.get_current_timezone_name()) == worker
