@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from spooler.models import FINAL_STATUSES, DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RelayLimit
+from spooler.models import (FINAL_STATUSES, DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RecipientStatus,
+                            RelayLimit)
 from spooler.services.outbound import monitor, queue_ops
 from spooler.services.outbound.bounce import original_headers
 
@@ -29,13 +31,13 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 class AgeFilter(admin.SimpleListFilter):
-    title = "age"
+    title = _("age")
     parameter_name = "age"
     BUCKETS = {
-        "5m": ("less than 5 minutes", timedelta(0), timedelta(minutes=5)),
-        "1h": ("5 to 60 minutes", timedelta(minutes=5), timedelta(hours=1)),
-        "1d": ("1 to 24 hours", timedelta(hours=1), timedelta(days=1)),
-        "old": ("more than a day", timedelta(days=1), None),
+        "5m": (_("less than 5 minutes"), timedelta(0), timedelta(minutes=5)),
+        "1h": (_("5 to 60 minutes"), timedelta(minutes=5), timedelta(hours=1)),
+        "1d": (_("1 to 24 hours"), timedelta(hours=1), timedelta(days=1)),
+        "old": (_("more than a day"), timedelta(days=1), None),
     }
 
     def lookups(self, request, model_admin):
@@ -55,6 +57,10 @@ class AgeFilter(admin.SimpleListFilter):
 def _cut(text: str, css: str, *, title: str | None = None) -> str:
     """One line, cut with an ellipsis by CSS (static/css/spool-monitor.css); the whole value on hover."""
     return format_html('<span class="spool-cut {}" title="{}">{}</span>', css, title if title is not None else text, text)
+
+
+def _outcome_label(status: str | None) -> str:
+    return RecipientStatus(status).label if status in RecipientStatus.values else _("pending")
 
 
 def _short_time(moment) -> str:
@@ -149,27 +155,27 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             return format_html('<span class="spool-note">{}</span> {}', _("not before"), _short_time(obj.not_before))
         return _short_time(obj.next_attempt_at)
 
-    @admin.display(description="age", ordering="created_at")
+    @admin.display(description=_("age"), ordering="created_at")
     def age(self, obj):
         return monitor.human_age(timezone.now() - obj.created_at)
 
-    @admin.display(description="per-recipient outcome")
+    @admin.display(description=_("per-recipient outcome"))
     def recipient_outcomes(self, obj):
         if not obj.recipients:
             return "—"
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (rcpt, (obj.outcomes.get(rcpt) or {}).get("status", "pending"),
+                (rcpt, _outcome_label((obj.outcomes.get(rcpt) or {}).get("status")),
                  (obj.outcomes.get(rcpt) or {}).get("code") or "", (obj.outcomes.get(rcpt) or {}).get("text", ""))
                 for rcpt in obj.recipients
             ),
         )
         return format_html(
-            '<table class="spool-outcomes"><thead><tr><th>recipient</th><th>outcome</th><th>code</th>'
-            "<th>server's words</th></tr></thead><tbody>{}</tbody></table>", rows)
+            '<table class="spool-outcomes"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>", _("recipient"), _("outcome"), _("code"), _("server's words"), rows)
 
-    @admin.display(description="headers")
+    @admin.display(description=_("headers"))
     def headers(self, obj):
         raw = OutboxBody.objects.filter(message_id=obj.id).values_list("raw", flat=True).first() or b""
         return format_html('<pre class="spool-headers">{}</pre>',
@@ -177,29 +183,33 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     # --- actions: each one calls a service --------------------------------------------------------
 
-    def _done(self, request, count, what):
-        self.message_user(request, f"{count} message{'s' if count != 1 else ''} {what}.",
-                          messages.SUCCESS if count else messages.WARNING)
+    def _done(self, request, count, text):
+        self.message_user(request, text % {"count": count}, messages.SUCCESS if count else messages.WARNING)
 
-    @admin.action(description="Hold selected messages", permissions=["operate"])
+    @admin.action(description=_("Hold selected messages"), permissions=["operate"])
     def hold(self, request, queryset):
-        self._done(request, queue_ops.outbox_hold(ids=queryset.values_list("id", flat=True)), "held")
+        count = queue_ops.outbox_hold(ids=queryset.values_list("id", flat=True))
+        self._done(request, count, ngettext("%(count)d message held.", "%(count)d messages held.", count))
 
-    @admin.action(description="Release selected held messages", permissions=["operate"])
+    @admin.action(description=_("Release selected held messages"), permissions=["operate"])
     def release(self, request, queryset):
-        self._done(request, queue_ops.outbox_release(ids=queryset.values_list("id", flat=True)), "released")
+        count = queue_ops.outbox_release(ids=queryset.values_list("id", flat=True))
+        self._done(request, count, ngettext("%(count)d message released.", "%(count)d messages released.", count))
 
-    @admin.action(description="Requeue selected messages now", permissions=["operate"])
+    @admin.action(description=_("Requeue selected messages now"), permissions=["operate"])
     def requeue_now(self, request, queryset):
-        self._done(request, queue_ops.outbox_requeue(ids=queryset.values_list("id", flat=True)), "requeued")
+        count = queue_ops.outbox_requeue(ids=queryset.values_list("id", flat=True))
+        self._done(request, count, ngettext("%(count)d message requeued.", "%(count)d messages requeued.", count))
 
-    @admin.action(description="Cancel selected messages", permissions=["operate"])
+    @admin.action(description=_("Cancel selected messages"), permissions=["operate"])
     def cancel(self, request, queryset):
-        self._done(request, queue_ops.outbox_cancel(ids=queryset.values_list("id", flat=True)), "cancelled")
+        count = queue_ops.outbox_cancel(ids=queryset.values_list("id", flat=True))
+        self._done(request, count, ngettext("%(count)d message cancelled.", "%(count)d messages cancelled.", count))
 
-    @admin.action(description="Delete selected messages", permissions=["delete"])
+    @admin.action(description=_("Delete selected messages"), permissions=["delete"])
     def delete_messages(self, request, queryset):
-        self._done(request, queue_ops.outbox_delete(ids=queryset.values_list("id", flat=True)), "deleted")
+        count = queue_ops.outbox_delete(ids=queryset.values_list("id", flat=True))
+        self._done(request, count, ngettext("%(count)d message deleted.", "%(count)d messages deleted.", count))
 
     def delete_model(self, request, obj):
         queue_ops.outbox_delete(ids=[obj.id])
