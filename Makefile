@@ -15,6 +15,7 @@ bench:
 	.venv/bin/python bench/ingest.py
 	.venv/bin/python bench/parse.py
 	.venv/bin/python bench/html_guard.py
+	.venv/bin/python bench/api.py
 
 # Recompile requirements.txt from requirements.in (pip-tools in a throwaway venv); ARGS=--upgrade to update.
 lock:

@@ -63,8 +63,11 @@ def message_submit(*, user, data: MessageIn, idempotency_key: str | None = None)
 def _live_key(*, user, key: str) -> IdempotencyKey | None:
     """The key's record if younger than API_IDEMPOTENCY_SECONDS; an older one is deleted (the key is free again)."""
     cutoff = timezone.now() - timedelta(seconds=settings.API_IDEMPOTENCY_SECONDS)
-    IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=cutoff).delete()
-    return IdempotencyKey.objects.filter(user=user, key=key).select_related("message").first()
+    found = IdempotencyKey.objects.filter(user=user, key=key).select_related("message").first()
+    if found is not None and found.created_at < cutoff:
+        IdempotencyKey.objects.filter(id=found.id).delete()
+        return None
+    return found
 
 
 def _replay(found: IdempotencyKey, *, fingerprint: str) -> Submitted:
