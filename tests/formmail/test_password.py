@@ -88,11 +88,11 @@ def test_a_bad_link_says_so(client, dora):
     assert page.status_code == 200 and b"This link is not valid any more" in page.content
 
 
-def test_change_password_is_linked_from_the_header_and_needs_the_old_one(client, dora):
+def test_change_password_is_linked_from_the_settings_and_needs_the_old_one(client, dora):
     assert client.get(reverse("password_change"))["Location"].startswith(reverse("login"))  # not logged in
     client.force_login(dora)
-    inbox = client.get(reverse("webmail:inbox")).content.decode()
-    assert f'href="{reverse("password_change")}" class="password-change">Change password</a>' in inbox
+    page = client.get(reverse("settings")).content.decode()
+    assert f'href="{reverse("password_change")}" class="password-change">Change password</a>' in page
     wrong = client.post(reverse("password_change"), {"old_password": "wrong", "new_password1": NEW_PASSWORD,
                                                      "new_password2": NEW_PASSWORD})
     assert wrong.status_code == 200 and b'id="old_password-error"' in wrong.content
