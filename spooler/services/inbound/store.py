@@ -82,7 +82,7 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
         raw_compressed=compress(raw),
         sha256=sha256 or hashlib.sha256(raw).hexdigest(),
         size=len(raw),
-        # (the fields shown: no direction overrides; README "Reading mail")
+        # (the fields pages show: no direction overrides; mailsite/mailboxes/display.py)
         sender=_short(invisible_strip(parsed.sender)),
         to=_text(invisible_strip(", ".join(parsed.to or []))),
         cc=_text(invisible_strip(", ".join(parsed.cc or []))),
