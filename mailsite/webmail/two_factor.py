@@ -8,13 +8,18 @@ from urllib.parse import urlencode
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
+from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import devices_for_user, login as otp_login, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+# Set at the password step for a user with a confirmed device: until a code is typed (user.is_verified()), the
+# session is held at the code's page. Kept in the session so that a page costs no device query.
+PENDING_SESSION_KEY = "two_factor_pending"
 # Paths a half-signed-in user may still reach: the code's page and the way out. (The API is token-based: no
 # session, so nothing to hold back there.)
 _OPEN_PATHS = ("/accounts/login/code/", "/accounts/logout/", "/api/")
@@ -27,10 +32,9 @@ def two_factor_on(*, user) -> bool:
 
 
 def needs_second_step(request) -> bool:
-    user = request.user
-    if request.path.startswith(_OPEN_PATHS) or user.is_verified():
+    if not request.session.get(PENDING_SESSION_KEY) or request.path.startswith(_OPEN_PATHS):
         return False
-    return two_factor_on(user=user)
+    return not request.user.is_verified()
 
 
 def pending_totp_device(*, user) -> TOTPDevice | None:
@@ -55,6 +59,12 @@ def second_step_redirect(request):
 
 
 # --- services
+
+@receiver(user_logged_in, dispatch_uid="two_factor_pending")
+def _password_step_done(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        request.session[PENDING_SESSION_KEY] = two_factor_on(user=user)
+
 
 def totp_setup_start(*, user) -> TOTPDevice:
     """A fresh secret for a user turning two-factor login on (an earlier unfinished set-up is dropped)."""
@@ -85,6 +95,10 @@ def second_step_verify(*, request, code: str) -> bool:
         return False
     otp_login(request, device)
     return True
+
+
+def second_step_forget(*, request) -> None:
+    request.session.pop(PENDING_SESSION_KEY, None)
 
 
 def two_factor_disable(*, user, code: str) -> bool:

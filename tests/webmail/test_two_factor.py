@@ -7,10 +7,12 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.fixtures.users import PASSWORD
@@ -166,3 +168,19 @@ def test_users_without_it_log_in_with_the_password_alone(alice):
     client = password_step("alice")
     assert client.get(reverse("webmail:inbox")).status_code == 200
     assert client.get(reverse("login_code")).status_code == 302  # (nothing to ask: on to the inbox)
+
+
+def test_a_session_held_at_the_code_step_goes_on_once_it_is_turned_off(dora_with_2fa, dora):
+    held = password_step("dora")
+    assert held.get(reverse("webmail:inbox")).status_code == 302
+    TOTPDevice.objects.filter(user=dora).delete()  # (turned off from another, verified session)
+    StaticDevice.objects.filter(user=dora).delete()
+    response = held.get(reverse("login_code"))
+    assert response.status_code == 302 and response["Location"] == reverse("webmail:inbox")
+    assert held.get(reverse("webmail:inbox")).status_code == 200
+
+
+def test_a_page_of_a_user_without_it_costs_no_device_query(alice_client):
+    with CaptureQueriesContext(connection) as queries:
+        assert alice_client.get(reverse("settings")).status_code == 200
+    assert not [q for q in queries.captured_queries if "otp_" in q["sql"]]

@@ -17,7 +17,10 @@ def login_code(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
         target = resolve_url(settings.LOGIN_REDIRECT_URL)
-    if not two_factor.two_factor_on(user=request.user) or request.user.is_verified():
+    if request.user.is_verified():
+        return redirect(target)
+    if not two_factor.two_factor_on(user=request.user):  # (turned off since the password step: nothing to ask)
+        two_factor.second_step_forget(request=request)
         return redirect(target)
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
