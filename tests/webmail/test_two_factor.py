@@ -184,3 +184,22 @@ def test_a_page_of_a_user_without_it_costs_no_device_query(alice_client):
     with CaptureQueriesContext(connection) as queries:
         assert alice_client.get(reverse("settings")).status_code == 200
     assert not [q for q in queries.captured_queries if "otp_" in q["sql"]]
+
+
+def test_the_admin_shows_whose_device_it_is_and_no_secret(dora_with_2fa, dora):
+    key, codes = dora_with_2fa
+    root = get_user_model().objects.create_superuser(username="root", password=PASSWORD)
+    admin = Client()
+    admin.force_login(root)
+    device = TOTPDevice.objects.get(user=dora)
+    static = StaticDevice.objects.get(user=dora)
+    pages = [admin.get(reverse("admin:otp_totp_totpdevice_changelist")),
+             admin.get(reverse("admin:otp_totp_totpdevice_change", args=[device.id])),
+             admin.get(reverse("admin:otp_static_staticdevice_change", args=[static.id]))]
+    for page in pages:
+        html = page.content.decode()
+        assert page.status_code == 200 and "dora" in html
+        assert device.key not in html and key not in html and "qrcode" not in html
+        assert not any(code in html for code in codes)
+    delete = admin.post(reverse("admin:otp_totp_totpdevice_delete", args=[device.id]), {"post": "yes"})
+    assert delete.status_code == 302 and not TOTPDevice.objects.filter(user=dora).exists()
