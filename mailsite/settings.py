@@ -139,7 +139,6 @@ AXES_VERBOSE = False  # (its start-up banner would land in every manage.py comma
 # One rule for the client's address: the rate limits' (TRUSTED_PROXY_COUNT), as an address axes can store.
 AXES_CLIENT_IP_CALLABLE = "mailsite.formmail.client.client_ip"
 AXES_LOCKOUT_CALLABLE = "mailsite.webmail.views.lockout.lockout_page"
-AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Two-factor login: the issuer shown in authenticator apps; wrong codes slow further tries down (django-otp).
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Mailsite")
 OTP_STATIC_RECOVERY_CODES = 10

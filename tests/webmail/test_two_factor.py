@@ -203,3 +203,12 @@ def test_the_admin_shows_whose_device_it_is_and_no_secret(dora_with_2fa, dora):
         assert not any(code in html for code in codes)
     delete = admin.post(reverse("admin:otp_totp_totpdevice_delete", args=[device.id]), {"post": "yes"})
     assert delete.status_code == 302 and not TOTPDevice.objects.filter(user=dora).exists()
+
+
+def test_an_open_session_cannot_swap_the_secret_without_a_code(dora_with_2fa, dora):
+    key, _codes = dora_with_2fa
+    client = password_step("dora")
+    client.post(reverse("login_code"), {"code": app_code(key)})
+    before = TOTPDevice.objects.get(user=dora).key
+    client.post(reverse("two_factor"), {"action": "start"})
+    assert list(TOTPDevice.objects.filter(user=dora).values_list("key", flat=True)) == [before]

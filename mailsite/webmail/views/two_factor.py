@@ -36,6 +36,8 @@ def two_factor_settings(request):
     code, which shows the recovery codes once. On: a field for a code that turns it off."""
     user = request.user
     action = request.POST.get("action", "")
+    if action in ("start", "confirm") and two_factor.two_factor_on(user=user):
+        action = ""  # (on already: a new secret only after turning it off with a code, not from an open session)
     form = OneTimeCodeForm(request.POST if action in ("confirm", "disable") else None)
     if action == "start":
         two_factor.totp_setup_start(user=user)
