@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from mailsite.mailboxes.preferences import language_valid, preference_get, zone_get
+from mailsite.webmail.two_factor import needs_second_step, second_step_redirect
 
 
 def csp_header(*, style_src: str = "'self'", img_src: str = "'self' data:") -> str:
@@ -67,3 +68,34 @@ def language_cookie_set(response, language: str) -> None:
                         path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
                         secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
                         samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+
+
+PRIVATE_NO_STORE = "private, no-store"
+
+
+def private_no_store(get_response):
+    """Every response to a signed-in user (their mail, their account; the API's too: its token is checked per
+    request, so it sets request.auth) is kept by no browser cache, history snapshot or shared proxy. A response that
+    chose its own Cache-Control keeps it; the public pages (login, contact form) are left alone."""
+    def middleware(request):
+        response = get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = (user is not None and user.is_authenticated) or getattr(request, "auth", None) is not None
+        if signed_in and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = PRIVATE_NO_STORE
+        return response
+
+    return middleware
+
+
+def two_factor_required(get_response):
+    """A user with two-factor login on (a confirmed device) who has typed the password but not yet a code reaches
+    the code's page, the logout and nothing else: no page, no admin, no JSON. (django-otp's OTPMiddleware, before
+    this one, has set user.is_verified from the session.)"""
+    def middleware(request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and needs_second_step(request):
+            return second_step_redirect(request)
+        return get_response(request)
+
+    return middleware

@@ -3,6 +3,7 @@
 Defaults run locally with no .env at all (SQLite under var/, Redis on 127.0.0.1:6379, the dev mail
 sandbox). With DEBUG off, production-only values (SECRET_KEY, ALLOWED_HOSTS) have no default.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,6 +33,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Login defence: failed logins counted per user and per client address (django-axes), and optional TOTP
+    # two-factor login with recovery codes (django-otp).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "mailsite.mailboxes",
     "mailsite.webmail",
     "mailsite.formmail",
@@ -50,10 +57,23 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # A user with two-factor login on reaches no page but the code's until they typed a code.
+    "mailsite.middleware.two_factor_required",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mailsite.middleware.content_security_policy",
     "mailsite.middleware.user_preferences",
+    # Pages that show mail or account data are never stored by a browser or a proxy.
+    "mailsite.middleware.private_no_store",
+    # Last: it answers a locked-out login before any view runs.
+    "axes.middleware.AxesMiddleware",
+]
+
+# AxesStandaloneBackend first: it refuses a locked-out client before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "mailsite.urls"
@@ -105,6 +125,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Failed logins (the admin's too; README: "Logging in safely"). A user name with LOGIN_FAILURE_LIMIT failures
+# within LOGIN_COOLOFF_SECONDS is locked, from any address; so is a client address with that many failures, for
+# any user name. A good login resets both counts. Locked logins get a page that says so (HTTP 429) until the
+# oldest failure is older than the cool-off.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_SECONDS = env.int("LOGIN_COOLOFF_SECONDS", default=15 * 60)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_COOLOFF_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # (its start-up banner would land in every manage.py command's output)
+# One rule for the client's address: the rate limits' (TRUSTED_PROXY_COUNT), as an address axes can store.
+AXES_CLIENT_IP_CALLABLE = "mailsite.formmail.client.client_ip"
+AXES_LOCKOUT_CALLABLE = "mailsite.webmail.views.lockout.lockout_page"
+# Two-factor login: the issuer shown in authenticator apps; wrong codes slow further tries down (django-otp).
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Mailsite")
+OTP_STATIC_RECOVERY_CODES = 10
 LOGIN_REDIRECT_URL = "webmail:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -129,6 +166,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+# HTTPS only in production (README: "Behind a TLS proxy"): plain-HTTP requests are redirected, and browsers are told
+# to use only HTTPS for this long (HSTS, a year; browsers remember it, so try a small value first). Preloading is an
+# opt-in (a list shipped in browsers, slow to leave). `make run` (DEBUG) stays plain HTTP with none of these.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 LOGGING = {
     "version": 1,

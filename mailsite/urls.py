@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 
 from mailsite.api.urls import api_urlpatterns, not_found as api_not_found
 from mailsite.formmail.views import PasswordResetView
-from mailsite.webmail.views import preferences
+from mailsite.webmail.views import preferences, two_factor
 
 
 class FaviconView(RedirectView):
@@ -22,6 +22,7 @@ class FaviconView(RedirectView):
 urlpatterns = [
     path("favicon.ico", login_not_required(FaviconView.as_view())),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", two_factor.login_code, name="login_code"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Password reset by email (Django's views and tokens; the mail goes through the spool) and change. The reset
     # views are public (Django marks them login_not_required); the link in the mail is built from the request's host.
@@ -36,6 +37,7 @@ urlpatterns = [
     path("", include("mailsite.formmail.urls")),
     path("i18n/setlang/", preferences.language_set, name="set_language"),
     path("settings/", preferences.preference_edit, name="settings"),
+    path("settings/two-factor/", two_factor.two_factor_settings, name="two_factor"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_urlpatterns, "api_v1"))),
     re_path(r"^api/", api_not_found),  # (another version, or none: a problem too, never the login page)

@@ -28,7 +28,8 @@ def _docker_compose() -> str:
     )
 
 
-def _run(*args: str, secret_key: str | None, tmp_path: Path) -> subprocess.CompletedProcess:
+def _run(*args: str, secret_key: str | None, tmp_path: Path,
+         extra_env: dict | None = None) -> subprocess.CompletedProcess:
     """Run docker-compose on our file in a clean environment.
 
     An empty --env-file keeps a developer's .env out of it; only PATH, HOME and SECRET_KEY are set.
@@ -40,6 +41,7 @@ def _run(*args: str, secret_key: str | None, tmp_path: Path) -> subprocess.Compl
         env["HOME"] = os.environ["HOME"]
     if secret_key is not None:
         env["SECRET_KEY"] = secret_key
+    env.update(extra_env or {})
     return subprocess.run(
         [_docker_compose(), "--env-file", str(env_file), "-f", str(COMPOSE_FILE), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -149,3 +151,21 @@ def test_web_and_worker_share_the_attachment_store(rendered):
     services = _services(rendered)
     for name in ("web", "worker"):
         assert "media:/app/var/media" in _key(services[name], "volumes"), name
+
+
+def test_no_demo_superuser_unless_asked(rendered, tmp_path):
+    """The migrate service runs demo_setup (alice, bob and a superuser named admin) only with DEMO_SETUP=1."""
+    migrate = _services(rendered)["migrate"]
+    assert "demo_setup" in " ".join(_words(_key(migrate, "command")))
+    assert re.search(r"^      DEMO_SETUP: '?0'?$", _key(migrate, "environment"), re.M), migrate
+    asked = _run("config", secret_key=SECRET, tmp_path=tmp_path, extra_env={"DEMO_SETUP": "1"})
+    assert asked.returncode == 0, asked.stderr
+    assert re.search(r"^      DEMO_SETUP: '?1'?$", _key(_services(asked.stdout)["migrate"], "environment"), re.M)
+    quiet = _run("config", "-q", secret_key=SECRET, tmp_path=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr
+
+
+def test_plain_http_stack_is_not_redirected_unless_asked(rendered):
+    for name in APP_SERVICES:
+        assert re.search(r"^      SECURE_SSL_REDIRECT: '?0'?$", _key(_services(rendered)[name], "environment"),
+                         re.M), name

@@ -20,6 +20,15 @@ def client_address(request) -> str:
     return _counted_as(address)
 
 
+def client_ip(request) -> str:
+    """The same client as an IP address a database can store (django-axes counts failed logins by it): an IPv6
+    client is its /64's first address; an unreadable address is 0.0.0.0 (all such requests share one count)."""
+    counted = client_address(request)
+    if counted == "unknown":
+        return "0.0.0.0"
+    return counted.split("/")[0]
+
+
 def _counted_as(address: str) -> str:
     try:
         ip = ipaddress.ip_address(address)

@@ -8,3 +8,4 @@ class WebmailConfig(AppConfig):
 
     def ready(self):
         from mailsite.webmail import preferences  # noqa: F401 - connects the login signal's receiver
+        from mailsite.webmail import two_factor  # noqa: F401 - the same: marks a password step for a second one

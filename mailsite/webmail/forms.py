@@ -219,3 +219,13 @@ class ContactForm(forms.Form):
             return address_parse(value.strip())
         except AddressError as exc:
             raise ValidationError(_invalid_address(value, exc)) from None
+
+
+class OneTimeCodeForm(forms.Form):
+    """A code from an authenticator app (6 digits) or a recovery code (10 letters and digits)."""
+
+    code = forms.CharField(
+        label=gettext_lazy("Code"), max_length=32, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false",
+                                      "autocapitalize": "off"}),
+    )

@@ -6,6 +6,7 @@ from email.utils import getaddresses
 from django.db import transaction
 from django.db.models import Max
 
+from mailsite.mailboxes.display import invisible_strip
 from mailsite.mailboxes.models import Contact, Message
 from mailsite.mailboxes.placement import Box
 
@@ -27,7 +28,7 @@ def contacts_note(*, user, addresses, source_message_id=None) -> None:
         key = _key(address)
         if key and len(key) <= 320 and key not in seen:
             seen.add(key)
-            rows.append(Contact(user=user, address=key, name=" ".join(name.split())[:200],
+            rows.append(Contact(user=user, address=key, name=" ".join(invisible_strip(name).split())[:200],
                                 source_message_id=source_message_id))
     Contact.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -56,7 +57,7 @@ def contact_list(*, user):
 def contact_save(*, user, address: str, name: str) -> Contact:
     """Add a contact, or rename one (shown again if it was removed)."""
     contact, _ = Contact.objects.update_or_create(user=user, address=_key(address),
-                                                  defaults={"name": name, "hidden": False})
+                                                  defaults={"name": invisible_strip(name), "hidden": False})
     return contact
 
 

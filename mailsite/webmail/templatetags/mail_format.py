@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from mailsite.mailboxes.display import invisible_strip
 from mailsite.mailboxes.placement import sender_parts
 
 register = template.Library()
@@ -16,7 +17,14 @@ register = template.Library()
 
 @register.filter
 def sender_name(sender: str) -> str:
-    return sender_parts(sender)[0] or _("(unknown sender)")
+    return invisible_strip(sender_parts(sender)[0]) or _("(unknown sender)")
+
+
+@register.filter
+def visible(value: str) -> str:
+    """A name or subject without direction overrides (mailsite.mailboxes.display; messages stored before that
+    was done at store time still have them)."""
+    return invisible_strip(value)
 
 
 @register.filter

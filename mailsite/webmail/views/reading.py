@@ -66,7 +66,7 @@ def message_part(request, message_id: int, token: str):
     response = FileResponse(handle, content_type=attachment.content_type)
     response["Content-Disposition"] = "inline"
     response["Referrer-Policy"] = "no-referrer"
-    return inert(response, cache="private, max-age=3600")
+    return inert(response, cache="private, no-store")
 
 
 @require_GET

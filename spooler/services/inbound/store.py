@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from mailsite.mailboxes.display import invisible_strip
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.mailboxes.placement import conversation_key
 from spooler.services.html import HtmlTooComplex, html_to_text
@@ -81,10 +82,11 @@ def message_prepare(*, account: MailAccount, folder: str, uid: str, raw: bytes, 
         raw_compressed=compress(raw),
         sha256=sha256 or hashlib.sha256(raw).hexdigest(),
         size=len(raw),
-        sender=_short(parsed.sender),
-        to=_text(", ".join(parsed.to or [])),
-        cc=_text(", ".join(parsed.cc or [])),
-        subject=_short(parsed.subject),
+        # (the fields pages show: no direction overrides; mailsite/mailboxes/display.py)
+        sender=_short(invisible_strip(parsed.sender)),
+        to=_text(invisible_strip(", ".join(parsed.to or []))),
+        cc=_text(invisible_strip(", ".join(parsed.cc or []))),
+        subject=_short(invisible_strip(parsed.subject)),
         date=parsed.date,
         message_id=_short(_first_id(parsed.message_id) or parsed.message_id),
         in_reply_to=_short(parsed.in_reply_to),
