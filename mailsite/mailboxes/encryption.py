@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact
+from django.views.decorators.debug import sensitive_variables
 
 
 class SecretUndecryptable(Exception):
@@ -76,10 +77,12 @@ def fernets() -> tuple[Fernet, MultiFernet]:
     return _fernets(tuple(configured_keys()))
 
 
+@sensitive_variables()  # error reports never show what is encrypted or decrypted
 def encrypt(value: str) -> str:
     return fernets()[1].encrypt(value.encode()).decode("ascii") if value else value
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str:
     if not token:
         return token
@@ -89,6 +92,7 @@ def decrypt(token: str) -> str:
         raise SecretUndecryptable from None
 
 
+@sensitive_variables()
 def token_rotate(token: str) -> str | None:
     """The token re-encrypted with the first key, or None if it already is (rotating twice changes nothing)."""
     primary, every = fernets()
