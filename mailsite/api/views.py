@@ -12,7 +12,7 @@ from mailsite.api.forms import ApiTokenForm
 
 
 @never_cache  # the page that shows a new secret is never kept by a cache or the browser's history
-@sensitive_variables("secret")
+@sensitive_variables()  # every frame under it: the secret is also in the template's context
 def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     created = secret = None
