@@ -14,6 +14,11 @@ def _rewrite(transform):
     def run(apps, schema_editor):
         for model_name, field in FIELDS:
             column_rewrite(model=apps.get_model("mailboxes", model_name), field=field, transform=transform)
+        if schema_editor.connection.vendor == "postgresql":
+            # The updated rows' deferred foreign key checks now: PostgreSQL refuses to ALTER a table with pending
+            # trigger events (backwards, the columns are altered after this, in the same transaction).
+            schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
     return run
 
 
