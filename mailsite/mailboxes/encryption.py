@@ -127,7 +127,8 @@ def stored_column(field: str) -> Cast:
 def stored_values(model, field: str, *, after=None, limit: int | None = None, newest: bool = False) -> list[tuple]:
     """(pk, stored text) of the rows with something stored in `field`, by primary key after `after` (newest: the
     other way round)."""
-    rows = model._base_manager.order_by("-pk" if newest else "pk").annotate(_stored=stored_column(field)).filter(_stored__gt="")
+    rows = model._base_manager.annotate(_stored=stored_column(field)).filter(_stored__gt="")
+    rows = rows.order_by("-pk" if newest else "pk")
     if after is not None:
         rows = rows.filter(pk__gt=after)
     rows = rows.values_list("pk", "_stored")
