@@ -28,8 +28,8 @@ def encryption_keys_check(app_configs=None, **kwargs):
             for pk, stored in rows:
                 try:
                     decrypt(stored)
-                except SecretUndecryptable as exc:
-                    return [Error(f"{exc} ({model._meta.db_table}.{field}, row {pk})",
+                except SecretUndecryptable:
+                    return [Error(str(SecretUndecryptable(where=f"{model._meta.db_table}.{field}, row {pk}")),
                                   hint="Set FIELD_ENCRYPTION_KEYS to the keys the passwords were stored with.",
                                   id="mailboxes.E002")]
     except DatabaseError:

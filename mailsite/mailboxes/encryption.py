@@ -24,9 +24,10 @@ from django.views.decorators.debug import sensitive_variables
 class SecretUndecryptable(Exception):
     """A stored secret that none of FIELD_ENCRYPTION_KEYS decrypts."""
 
-    def __init__(self):
+    def __init__(self, where: str = ""):
         super().__init__("A stored password cannot be decrypted with FIELD_ENCRYPTION_KEYS: the key is wrong, or the "
-                         "key it was encrypted with was removed before `manage.py rotate_keys` ran.")
+                         "key it was encrypted with was removed before `manage.py rotate_keys` ran."
+                         + (f" ({where})" if where else ""))
 
 
 def configured_keys() -> list[str]:
@@ -143,7 +144,10 @@ def column_rewrite(*, model, field: str, transform, batch_size: int = 500) -> in
     while batch := stored_values(model, field, after=after, limit=batch_size):
         with transaction.atomic():
             for pk, stored in batch:
-                new = transform(stored)
+                try:
+                    new = transform(stored)
+                except SecretUndecryptable:
+                    raise SecretUndecryptable(where=f"{model._meta.db_table}.{field}, row {pk}") from None
                 if new is not None and new != stored:
                     rewritten += model._base_manager.filter(Exact(stored_column(field), stored), pk=pk).update(
                         **{field: models.Value(new, output_field=models.TextField())})

@@ -4,11 +4,10 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from mailsite.mailboxes.encryption import SecretUndecryptable
 from mailsite.mailboxes.models import ConnectionTest, MailAccount
 from tests.fixtures.users import make_user
 
@@ -62,6 +61,8 @@ def test_rows_under_an_old_key_read_after_rotation_with_the_old_key_removed():
 
 def test_a_row_no_key_decrypts_stops_the_rotation_with_the_error():
     with override_settings(FIELD_ENCRYPTION_KEYS=[OLD]):
-        make_user("lost")
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW]), pytest.raises(SecretUndecryptable):
+        account = make_user("lost").mail_accounts.get()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW]), pytest.raises(CommandError) as raised:
         rotate()
+    assert str(raised.value).startswith("A stored password cannot be decrypted with FIELD_ENCRYPTION_KEYS")
+    assert str(raised.value).endswith(f"(webmail_mailaccount.incoming_password, row {account.id})")

@@ -4,9 +4,9 @@ Rotation: put the new key first (the old ones after it), restart, run this, then
 rewritten in batches; a row already under the first key is left alone, so running it again (or after an
 interruption) only does what is left."""
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from mailsite.mailboxes.encryption import column_rewrite, encrypted_fields, token_rotate
+from mailsite.mailboxes.encryption import SecretUndecryptable, column_rewrite, encrypted_fields, token_rotate
 
 
 class Command(BaseCommand):
@@ -17,5 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size, **options):
         for model, field in encrypted_fields(apps.get_models()):
-            count = column_rewrite(model=model, field=field, transform=token_rotate, batch_size=batch_size)
+            try:
+                count = column_rewrite(model=model, field=field, transform=token_rotate, batch_size=batch_size)
+            except SecretUndecryptable as exc:  # the rows before it are done: run again with the right keys
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"{model._meta.db_table}.{field}: {count} re-encrypted")
