@@ -26,6 +26,14 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Mail-account passwords are stored encrypted (mailsite/mailboxes/encryption.py): comma-separated Fernet keys, the
+# first encrypts, all decrypt (rotation: README, "Secrets"). With DEBUG on and none set, a development key is kept
+# in var/ (made on first use); with DEBUG off a key is required (a system check error at start otherwise).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_DEV_KEY_FILE = VAR_DIR / "field_encryption.key" if DEBUG else None
+# Error reports (the DEBUG page, mails to ADMINS) also hide the password of any URL (REDIS_URL, DATABASE_URL...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "mailsite.error_reports.SecretsReporterFilter"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SECRET = "test-secret-key-from-the-environment"
+FIELD_KEY = "dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU="
 REQUIRED_SERVICES = {"postgres", "redis", "web", "worker", "beat", "mail"}
 APP_SERVICES = ("web", "worker", "beat", "mail")
 
@@ -28,11 +29,12 @@ def _docker_compose() -> str:
     )
 
 
-def _run(*args: str, secret_key: str | None, tmp_path: Path,
+def _run(*args: str, secret_key: str | None, tmp_path: Path, field_key: str | None = FIELD_KEY,
          extra_env: dict | None = None) -> subprocess.CompletedProcess:
     """Run docker-compose on our file in a clean environment.
 
-    An empty --env-file keeps a developer's .env out of it; only PATH, HOME and SECRET_KEY are set.
+    An empty --env-file keeps a developer's .env out of it; only PATH, HOME, SECRET_KEY and FIELD_ENCRYPTION_KEYS
+    are set.
     """
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
@@ -41,6 +43,8 @@ def _run(*args: str, secret_key: str | None, tmp_path: Path,
         env["HOME"] = os.environ["HOME"]
     if secret_key is not None:
         env["SECRET_KEY"] = secret_key
+    if field_key is not None:
+        env["FIELD_ENCRYPTION_KEYS"] = field_key
     env.update(extra_env or {})
     return subprocess.run(
         [_docker_compose(), "--env-file", str(env_file), "-f", str(COMPOSE_FILE), *args],
@@ -100,6 +104,12 @@ def test_missing_secret_key_is_a_clear_error(tmp_path):
     assert "set SECRET_KEY" in result.stderr
 
 
+def test_missing_field_encryption_keys_is_a_clear_error(tmp_path):
+    result = _run("config", "-q", secret_key=SECRET, field_key=None, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "set FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
 def test_services(rendered, tmp_path):
     assert REQUIRED_SERVICES <= set(_services(rendered))
     listed = _run("config", "--services", secret_key=SECRET, tmp_path=tmp_path)
@@ -129,6 +139,7 @@ def test_app_services_share_one_image_and_production_settings(rendered):
         env = _key(services[name], "environment")
         assert re.search(r"^      DEBUG: '?0'?$", env, re.M), (name, env)
         assert f"SECRET_KEY: {SECRET}" in env, (name, env)
+        assert f"FIELD_ENCRYPTION_KEYS: {FIELD_KEY}" in env, (name, env)
         assert "DATABASE_URL: postgres://" in env, (name, env)
         assert "REDIS_URL: redis://redis:6379/0" in env, (name, env)
         assert "EMAIL_HOST: mail" in env, (name, env)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from mailsite.api import auth, problems
 from mailsite.api.models import ApiToken, IdempotencyKey
@@ -141,6 +142,7 @@ def message_cancel(*, row: OutboxMessage) -> OutboxMessage:
     return row
 
 
+@sensitive_variables("secret")
 def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     """A new token for the user: the row (its digest and prefix) and the secret, which is never stored."""
     secret = auth.token_new()

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from mailsite.api import selectors, services
@@ -11,6 +12,7 @@ from mailsite.api.forms import ApiTokenForm
 
 
 @never_cache  # the page that shows a new secret is never kept by a cache or the browser's history
+@sensitive_variables()  # every frame under it: the secret is also in the template's context
 def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     created = secret = None

@@ -8,3 +8,6 @@ class MailboxesConfig(AppConfig):
     name = "mailsite.mailboxes"
     label = "mailboxes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from mailsite.mailboxes import checks  # noqa: F401 - registers the encryption keys' check

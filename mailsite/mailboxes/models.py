@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mailsite.mailboxes.encryption import EncryptedTextField
 from mailsite.mailboxes.placement import Box
 
 
@@ -64,13 +65,14 @@ class MailAccount(models.Model):
     incoming_host = models.CharField(max_length=255)
     incoming_port = models.PositiveIntegerField()
     incoming_username = models.CharField(max_length=255)
-    incoming_password = models.CharField(max_length=255)
+    # Stored as Fernet tokens (encryption.py); the forms cap what is typed at 255 characters.
+    incoming_password = EncryptedTextField()
     incoming_security = models.CharField(max_length=8, choices=Security.choices, default=Security.TLS)
 
     smtp_host = models.CharField(max_length=255)
     smtp_port = models.PositiveIntegerField()
     smtp_username = models.CharField(max_length=255, blank=True)
-    smtp_password = models.CharField(max_length=255, blank=True)
+    smtp_password = EncryptedTextField(blank=True)
     smtp_security = models.CharField(max_length=8, choices=Security.choices, default=Security.STARTTLS)
 
     # How to poll.
@@ -358,8 +360,8 @@ class ConnectionTest(models.Model):
                                 related_name="connection_tests")
     # The settings tried, as the form held them (host, port, security, user name per side; no password).
     settings = models.JSONField(default=dict)
-    incoming_password = models.CharField(max_length=255, blank=True)
-    smtp_password = models.CharField(max_length=255, blank=True)
+    incoming_password = EncryptedTextField(blank=True)
+    smtp_password = EncryptedTextField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     # Per side: passed or not (None: not run), and the words for the user (a translatable constant, or "").
     incoming_ok = models.BooleanField(null=True)

@@ -8,19 +8,56 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mailsite.webmail import selectors
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
-from mailsite.webmail.validators import one_header_line
+from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_error_text, address_parse
 from spooler.services.broker import accounts_poll_request
+from spooler.services.mail_hosts import host_normalize
+
+
+PASSWORDS = ("incoming_password", "smtp_password")
+
+
+def _password_field(label):
+    # Write-only: a stored password never goes into the page (no render_value, no initial); empty keeps it.
+    return forms.CharField(label=label, required=False, strip=False, max_length=255, validators=[no_line_breaks],
+                           widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                           help_text=gettext_lazy("Leave empty to keep the stored password."))
 
 
 class MailAccountForm(forms.ModelForm):
+    incoming_password = _password_field(gettext_lazy("Incoming password"))
+    smtp_password = _password_field(gettext_lazy("SMTP password"))
+
     class Meta:
         model = MailAccount
         fields = "__all__"
-        widgets = {
-            "incoming_password": forms.PasswordInput(render_value=True),
-            "smtp_password": forms.PasswordInput(render_value=True),
-        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in PASSWORDS:
+            self.initial.pop(name, None)
+
+    def clean(self):
+        """An empty password keeps the stored one, on the same server only (as on the user's own form: a stored
+        password is never sent to a server it was not meant for); SMTP without a user name has none."""
+        data = super().clean()
+        for side in ("incoming", "smtp"):
+            name = f"{side}_password"
+            if data.get(name):
+                continue
+            data.pop(name, None)  # not in cleaned_data: the instance keeps what it has
+            if side == "smtp" and not data.get("smtp_username"):
+                data[name] = ""
+            elif not getattr(self.instance, name):
+                if side == "incoming":
+                    self.add_error(name, _("Enter the password."))
+            elif self._server_changed(data, side):
+                self.add_error(name, _("The server changed: enter the password again."))
+        return data
+
+    def _server_changed(self, data, side):
+        stored = (host_normalize(getattr(self.instance, f"{side}_host")), getattr(self.instance, f"{side}_port"))
+        return (host_normalize(data.get(f"{side}_host", "")), data.get(f"{side}_port")) != stored
 
     def clean_address(self):
         """The account sends from it: it must be an address the spool can send (as compose checks it)."""
@@ -59,6 +96,14 @@ class MailAccountAdmin(admin.ModelAdmin):
         (gettext_lazy("Outgoing server"), {"fields": ["smtp_host", "smtp_port", "smtp_security", "smtp_username",
                                                       "smtp_password"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        """Staff who may only view accounts get no password field at all (not even a stored token)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        return [(title, {**options, "fields": [f for f in options["fields"] if f not in PASSWORDS]})
+                for title, options in fieldsets]
 
     @admin.display(description=gettext_lazy("status"))
     def poll_status(self, obj):

@@ -1,5 +1,6 @@
 """Writes of the webmail pages. Sending only writes an outbox row; the spool delivers."""
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from mailsite.mailboxes.models import Identity, MailAccount, Message
 from mailsite.mailboxes.outgoing import OutgoingMail
@@ -36,6 +37,7 @@ def accounts_check_now(*, user) -> int:
     return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
 
 
+@sensitive_variables()  # `fields` holds the passwords typed
 def account_save(*, user, fields: dict, account: MailAccount | None = None, identities=None) -> MailAccount:
     """Add an account to the user's, or change one of theirs (`fields` from the account form; `identities` a
     valid identity formset, saved with it). Its backoff is forgotten and it is polled at the next beat."""

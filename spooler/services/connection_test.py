@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from mailsite.mailboxes.models import ConnectionTest, MailAccount
 from spooler.services import broker
@@ -31,6 +32,7 @@ class TooManyTests(Exception):
     """The user already has MAIL_TEST_MAX_WAITING tests waiting or running (each one ties up a worker)."""
 
 
+@sensitive_variables()
 def connection_test_start(*, user, settings_tried: dict, incoming_password: str = "", smtp_password: str = "",
                           account: MailAccount | None = None) -> ConnectionTest:
     """Store a test of `settings_tried` and queue it for a worker once committed. An empty password of an existing
@@ -91,6 +93,7 @@ def _side(check, test: ConnectionTest) -> tuple[bool, str]:
         return False, errors.connection_test_words(exc)
 
 
+@sensitive_variables("password")
 def _target(test: ConnectionTest, side: str) -> tuple[str, int, str | None, str]:
     """(host, port, address to connect to or None, password) of one side. The account's own server as stored (set
     by the administrator, or checked when saved) is used as it is, as polls do; any other is checked now."""
@@ -104,6 +107,7 @@ def _target(test: ConnectionTest, side: str) -> tuple[str, int, str | None, str]
     return host, port, mail_host_check(host=host, port=port), password
 
 
+@sensitive_variables("password")
 def _incoming_check(test: ConnectionTest) -> None:
     tried = test.settings
     host, port, address, password = _target(test, "incoming")
@@ -118,6 +122,7 @@ def _incoming_check(test: ConnectionTest) -> None:
             session.uidl()
 
 
+@sensitive_variables("password")
 def _smtp_check(test: ConnectionTest) -> None:
     tried = test.settings
     host, port, address, password = _target(test, "smtp")

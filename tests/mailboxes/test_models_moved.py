@@ -5,11 +5,8 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,26 +104,6 @@ SCRIPT = textwrap.dedent('''
     assert rows("SELECT app, name FROM django_migrations WHERE app = 'mailboxes'") == []
     print("ok")
 ''')
-
-
-@pytest.fixture
-def database_url(tmp_path):
-    """A database of this test's own, on the engine the suite runs on."""
-    suite_url = os.environ.get("DATABASE_URL", "")
-    if not suite_url.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{tmp_path / 'moved.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"mailsite_moved_{uuid.uuid4().hex[:12]}"
-    parts = urlsplit(suite_url)
-    with psycopg.connect(suite_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(suite_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_a_database_of_before_the_move_migrates_forward_and_back_with_its_rows(database_url):

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 OWN = ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
        "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+       "FIELD_ENCRYPTION_KEYS",
        # (set in this process by the browser tests' fixture; never in a deployment)
        "DJANGO_ALLOW_ASYNC_UNSAFE")
 # One request through the whole middleware stack, printed as "status Location Strict-Transport-Security".
@@ -26,6 +29,7 @@ def production(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in OWN}
     env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="mail.example.test",
                BEHIND_TLS_PROXY="1", SECURE_HSTS_PRELOAD="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
                DJANGO_SETTINGS_MODULE="mailsite.settings")
     env.update(extra)
     return env

@@ -4,6 +4,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -115,6 +116,10 @@ def test_stored_passwords_are_never_in_the_page(alice_client, alice):
     url = reverse("webmail:account_edit", args=[account.id])
     page = alice_client.get(url).content.decode()
     assert INCOMING_SECRET not in page and SMTP_SECRET not in page
+    with connection.cursor() as cursor:  # nor as stored (encrypted)
+        cursor.execute("SELECT incoming_password, smtp_password FROM webmail_mailaccount WHERE id = %s", [account.id])
+        tokens = cursor.fetchone()
+    assert all(tokens) and not any(token in page for token in tokens)
     assert page.count('type="password"') == 2 and "Leave empty to keep the stored password." in page
     # Nor a password just typed, when the form comes back with an error.
     typed = "Typed-but-form-invalid-9"

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mailsite.mailboxes.models import DEFAULT_PORTS, MailAccount
@@ -39,16 +40,23 @@ def account_settings(request):
     })
 
 
+# The passwords typed are hidden from error reports (the request's POST and these frames' variables).
+PASSWORDS = ("incoming_password", "smtp_password")
+
+
+@sensitive_post_parameters(*PASSWORDS)
 @require_http_methods(["GET", "POST"])
 def account_add(request):
     return _account_form(request, None)
 
 
+@sensitive_post_parameters(*PASSWORDS)
 @require_http_methods(["GET", "POST"])
 def account_edit(request, account_id: int):
     return _account_form(request, selectors.account_get(user=request.user, account_id=account_id))
 
 
+@sensitive_variables()  # every variable: the form's cleaned data and the fields saved hold the passwords
 def _account_form(request, account):
     form = AccountForm(request.POST or None, account=account)
     identities = IdentityFormSet(request.POST or None, instance=account or MailAccount(user=request.user),
@@ -80,6 +88,8 @@ def account_remove(request, account_id: int):
     })
 
 
+@sensitive_post_parameters(*PASSWORDS)
+@sensitive_variables()
 @require_POST
 def account_test(request, account_id: int | None = None):
     """Start a test of the settings the form holds now (not saved); 202 with the URL to poll, or 400 with the

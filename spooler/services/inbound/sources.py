@@ -4,6 +4,7 @@ POP3 servers without UIDL get a session listing message numbers (spooler.session
 keys each message by its content hash and never deletes anything on that server.
 """
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from spooler.sessions.reading import MailReader, ReadingIMAPSession, ReadingPOP3Session
 
@@ -15,6 +16,7 @@ BATCH_FETCH_BYTES = 1024 * 1024
 BATCH_FETCH_MESSAGES = 50
 
 
+@sensitive_variables("common")
 def incoming_session(account, folder: str = "INBOX") -> MailReader:
     """An unconnected session on ``folder`` of the account's incoming server (POP3 has only the inbox)."""
     common = dict(
