@@ -11,7 +11,8 @@ _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pas
 
 
 def url_password_mask(text: str, substitute: str = "********************") -> str:
-    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{substitute}@", text)
+    # str(): a lazy setting (django-axes' JSONSerializableLazyObject) passes isinstance(str) but is no str for re.
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{substitute}@", str(text))
 
 
 class SecretsReporterFilter(SafeExceptionReporterFilter):
