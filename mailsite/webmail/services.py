@@ -6,6 +6,7 @@ from mailsite.mailboxes.outgoing import OutgoingMail
 from mailsite.webmail import organize
 from spooler.models import OutboxMessage
 from spooler.services.broker import accounts_poll_request
+from spooler.services.inbound.schedule import accounts_mark_for_check_now
 from spooler.services.outbound.enqueue import outbox_send
 from spooler.services.outbound.queue_ops import outbox_cancel
 
@@ -28,12 +29,14 @@ def message_mark_seen(*, message: Message) -> None:
         message.seen = True
 
 
-def accounts_check_now(*, user) -> int:
-    """Ask the worker to poll the user's accounts now (whatever their schedule or backoff).
+def accounts_check_now(*, user) -> tuple[int, int]:
+    """Ask the worker to poll the user's accounts now (whatever their schedule or backoff), except those whose poll
+    is already queued or running. Returns (polls queued, accounts already being checked).
 
-    Never raises if the broker is down: beat polls anyway. Returns how many polls were queued.
-    """
-    return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
+    Raises CheckNowLimited when the user asked too often (nothing queued). Never raises if the broker is down:
+    beat polls anyway."""
+    marked, busy = accounts_mark_for_check_now(user=user)
+    return accounts_poll_request(account_ids=marked, marked=True), busy
 
 
 def account_save(*, user, fields: dict, account: MailAccount | None = None, identities=None) -> MailAccount:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from mailsite.mailboxes.outgoing import OutgoingMail
 from spooler.models import OutboxBlob, OutboxBody, OutboxMessage, OutboxPart, OutboxStatus
 from spooler.services import broker
+from spooler.services.outbound.quota import sending_quota_check
 from spooler.sessions import Attachment, Email
 from spooler.sessions.headers import parse_addresses
 
@@ -71,7 +72,8 @@ def outgoing_from_raw(raw: bytes, *, sender: str, recipients: list[str]) -> Outg
 def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, priority: int = 0) -> OutboxMessage:
     """Store a message in the spool; the delivery worker is woken once the transaction commits.
 
-    Only writes rows: no SMTP, no Redis here. `not_before` schedules the send.
+    Only writes rows: no SMTP, no Redis here. `not_before` schedules the send. A user's message counts against
+    their sending quota: SendingQuotaExceeded, and nothing is written, when it would go over.
     """
     raw = email.to_bytes()
     now = timezone.now()
@@ -91,6 +93,8 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         created_at=now,
     )
     with transaction.atomic(savepoint=False):  # (inside the page's transaction a savepoint would only cost)
+        if user is not None:
+            sending_quota_check(user_id=user.pk, recipients=len(row.recipients), now=now)
         row.save(force_insert=True)
         OutboxBody.objects.create(message=row, raw=stored)
         if cuts:
