@@ -66,7 +66,7 @@ def _account_form(request, account):
                                  prefix="identities")
     if request.method == "POST" and form.is_valid() and identities.is_valid():
         saved = services.account_save(user=request.user, account=account, fields=form.account_fields(),
-                                      identities=identities)
+                                      identities=identities, typed_sides=form.typed_sides())
         messages.success(request, _("%(address)s saved; it is checked for new mail shortly.")
                          % {"address": saved.address})
         return redirect("webmail:accounts")
