@@ -59,12 +59,12 @@ def sending_quota_for(*, user_id: int) -> Quota | None:
                                            "recipients_per_day")))
 
 
-def sending_quota_check(*, user_id: int, recipients: int, now: datetime) -> None:
-    """Raise SendingQuotaExceeded if one more message to `recipients` recipients would go over a limit. Call it
+def sending_quota_over(*, user_id: int, recipients: int, now: datetime) -> SendingQuotaExceeded | None:
+    """The error to raise if one more message to `recipients` recipients would go over a limit, else None. Call it
     inside the transaction that writes the message."""
     quota = sending_quota_for(user_id=user_id)
     if quota is None or not any(vars(quota).values()):
-        return
+        return None
     # The lock that makes a user's sends count one after the other (a no-op on SQLite, serialised anyway).
     list(get_user_model().objects.select_for_update().filter(id=user_id).values_list("id"))
     last_hour = Q(created_at__gte=now - HOUR)
@@ -90,7 +90,8 @@ def sending_quota_check(*, user_id: int, recipients: int, now: datetime) -> None
             # When the oldest message counted leaves the window (one message more may fit then: a hint, not a
             # promise).
             retry_after = max(1, int(((oldest or now) + window - now).total_seconds()))
-            raise SendingQuotaExceeded(
+            return SendingQuotaExceeded(
                 " ".join([_("Your sending quota is used up: this message was not sent."), words % {"limit": limit},
                           _("Try again later or ask the administrator.")]),
                 retry_after=retry_after)
+    return None
