@@ -40,6 +40,9 @@ def configure(tmp: pathlib.Path) -> None:
         # Nothing answers here: a publish fails at once (logged), the limits count in memory.
         REDIS_URL="redis://127.0.0.1:1/0", RATE_LIMIT_REDIS_URL="redis://127.0.0.1:1/0",
         CONTACT_RATE_PER_IP="1000000/h", CONTACT_RATE_GLOBAL="1000000/h", SPOOL_WAKE_COALESCE_SECONDS="3600",
+        # One user sends them all: a quota that is checked (its query is part of a send) but never reached.
+        SEND_QUOTA_MESSAGES_PER_HOUR="1000000", SEND_QUOTA_RECIPIENTS_PER_HOUR="1000000",
+        SEND_QUOTA_MESSAGES_PER_DAY="1000000", SEND_QUOTA_RECIPIENTS_PER_DAY="1000000",
     )
     import django
 
