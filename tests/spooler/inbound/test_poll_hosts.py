@@ -1,17 +1,13 @@
 """A poll of a server its user typed in checks the administrator's rule right before connecting, and connects to the
 address checked; its errors do not tell a closed port from a silent one. The administrator's servers are used as
 they are."""
-import socket
-import threading
-
 import pytest
 
 from mailsite.mailboxes.models import MailAccount
-from spooler.services import mail_hosts
 from spooler.services.inbound import errors
 from spooler.services.inbound.poll import account_poll
 from spooler.services.mail_hosts import account_servers_mark
-from tests.fixtures.net import free_port
+from tests.fixtures.net import dns_for_the_host_check, free_port
 from tests.spooler.inbound.conftest import simple
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +22,7 @@ def _limits(settings):
 
 
 def fake_dns(monkeypatch, address):
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host != TYPED_NAME:
-            return real(host, port, *args, **kwargs)
-        if not threading.current_thread().name.startswith("mail-dns"):  # a session connecting by name
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]  # the check's own lookup
-    monkeypatch.setattr(mail_hosts.socket, "getaddrinfo", getaddrinfo)
+    dns_for_the_host_check(monkeypatch, TYPED_NAME, address)
 
 
 def poll(account):

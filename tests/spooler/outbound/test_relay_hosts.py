@@ -1,13 +1,10 @@
 """A delivery through an SMTP server its user typed in checks the administrator's rule right before connecting and
 connects to the address checked; refused: the message fails (the sender is told), nothing is connected to."""
-import socket
-import threading
-
 import pytest
 
-from spooler.services import mail_hosts
 from spooler.services.mail_hosts import account_servers_mark
 from spooler.services.outbound import delivery
+from tests.fixtures.net import dns_for_the_host_check
 from tests.spooler.outbound.conftest import enqueue, point_relay
 
 pytestmark = pytest.mark.django_db
@@ -23,16 +20,7 @@ def _limits(settings):
 
 
 def fake_dns(monkeypatch, address):
-    """TYPED_NAME resolves to `address` for the host check only: a session connecting by name finds nothing."""
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host != TYPED_NAME:
-            return real(host, port, *args, **kwargs)
-        if not threading.current_thread().name.startswith("mail-dns"):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-    monkeypatch.setattr(mail_hosts.socket, "getaddrinfo", getaddrinfo)
+    dns_for_the_host_check(monkeypatch, TYPED_NAME, address)
 
 
 def test_a_typed_relay_is_connected_to_at_the_address_checked(sender, smtp_server, settings, monkeypatch):
@@ -62,9 +50,7 @@ def test_a_typed_relay_now_refused_fails_the_message_without_connecting(sender, 
 
 
 def test_a_typed_relay_whose_name_is_not_found_waits(sender, settings, monkeypatch):
-    def nothing(host, port, *args, **kwargs):
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    monkeypatch.setattr(mail_hosts.socket, "getaddrinfo", nothing)
+    fake_dns(monkeypatch, None)
     settings.MAIL_PUBLIC_PORTS = [587]
     account = point_relay(sender, 587, host=TYPED_NAME)
     account_servers_mark(account=account, sides=["smtp"])
