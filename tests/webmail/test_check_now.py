@@ -62,7 +62,9 @@ def test_over_the_per_minute_limit_nothing_is_queued_and_the_page_says_so(alice_
         assert check(alice_client).status_code == 200
         MailAccount.objects.filter(id=account.id).update(poll_queued_at=None)  # as if each poll ran at once
     response = check(alice_client)
-    assert response.status_code == 429 and response.json() == {"queued": 0, "limited": True}
+    assert response.status_code == 429 and response.json() == {
+        "queued": 0, "limited": True,
+        "message": "You asked to check for new mail too often; wait a minute. Mail is also checked periodically."}
     assert len(published) == 3
     page = alice_client.post(reverse("webmail:check_now"), follow=True).content.decode()
     assert "You asked to check for new mail too often; wait a minute." in page

@@ -19,10 +19,10 @@ def check_now(request):
     try:
         queued, busy = services.accounts_check_now(user=request.user)
     except CheckNowLimited:
+        text = _("You asked to check for new mail too often; wait a minute. Mail is also checked periodically.")
         if wants_json:
-            return JsonResponse({"queued": 0, "limited": True}, status=429)
-        messages.error(request, _("You asked to check for new mail too often; wait a minute. Mail is also checked "
-                                  "periodically."))
+            return JsonResponse({"queued": 0, "limited": True, "message": text}, status=429)
+        messages.error(request, text)
         return redirect("webmail:inbox")
     if wants_json:
         return JsonResponse({"queued": queued, **({"busy": busy} if busy else {})})
