@@ -17,6 +17,7 @@ a throwaway database created on that server and dropped at the end. Never the de
     .venv/bin/python bench/ingest.py            BENCH_ROUNDS=5 by default
 """
 import json
+import base64
 import os
 import pathlib
 import poplib
@@ -50,7 +51,8 @@ def configure(database_url, media_root):
         POLL_MAX_MESSAGES="1000000", POLL_SESSION_SECONDS="3600", MAIL_TIMEOUT="60", LOG_LEVEL="WARNING",
         MAX_MESSAGE_BYTES=str(50 * 1024 * 1024),
         # As in production: DEBUG off (Django then keeps no log of every query).
-        DEBUG="false", SECRET_KEY="bench-only-" + secrets.token_hex(16), ALLOWED_HOSTS="localhost",
+        DEBUG="false", SECRET_KEY="bench-only-" + secrets.token_hex(16),
+        FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(), ALLOWED_HOSTS="localhost",
     )
     import django
 

@@ -16,6 +16,7 @@ database, e.g. a PostgreSQL one; never the dev database). Prints one line per fi
 - compose POST latency with a relay that takes 10 s per message against an instant one (target ratio ≤ 1.1).
 """
 import argparse
+import base64
 import os
 import re
 import shutil
@@ -61,6 +62,7 @@ os.environ.update(
     LOG_LEVEL="INFO" if args.keep else "WARNING",
     DEBUG="false",  # as in production: no query log
     SECRET_KEY="bench-only-" + "x" * 40,
+    FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
     ALLOWED_HOSTS="testserver",
 )
 

@@ -16,6 +16,7 @@ postgres://postgres@127.0.0.1:5432/postgres) created and dropped here. BENCH_DB=
 
     .venv/bin/python bench/web.py            BENCH_REQUESTS=40 by default, BENCH_LARGE=100000
 """
+import base64
 import os
 import pathlib
 import random
@@ -46,7 +47,8 @@ def configure(database_url, tmp):
     os.environ.update(
         DJANGO_SETTINGS_MODULE="mailsite.settings", DATABASE_URL=database_url, MEDIA_ROOT=str(tmp / "media"),
         LOG_LEVEL="WARNING", DEBUG="false", SECRET_KEY="bench-only-" + secrets.token_hex(16),
-        ALLOWED_HOSTS="testserver,localhost",
+        FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        ALLOWED_HOSTS="testserver,localhost", SECURE_SSL_REDIRECT="false",  # (the test client speaks plain HTTP)
     )
     import django
 

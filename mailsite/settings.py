@@ -369,3 +369,16 @@ MAIL_TEST_KEEP_SECONDS = env.int("MAIL_TEST_KEEP_SECONDS", default=3600)
 MAIL_TEST_PICKUP_SECONDS = env.int("MAIL_TEST_PICKUP_SECONDS", default=20)
 # A user may have this many tests waiting or running at once (each one ties up a worker for up to MAIL_TIMEOUT).
 MAIL_TEST_MAX_WAITING = env.int("MAIL_TEST_MAX_WAITING", default=2)
+# "Check now" (a poll of each of the user's accounts, whatever their schedule): an account whose poll is already
+# queued or being polled is not queued again, and a user may ask this many times a minute (counted in the database);
+# over it the page says so and nothing is queued. 0: no per-minute limit.
+MAIL_CHECK_NOW_PER_MINUTE = env.int("MAIL_CHECK_NOW_PER_MINUTE", default=6)
+
+# --- Sending quota per user (spooler/services/outbound/quota.py): messages and recipients each user may spool per
+# hour and per day (the last 60 minutes, the last 24 hours), counted from their outbox rows. Over it the compose form
+# says so and the API answers 429; nothing is queued. 0: no limit. The admin can lift or change it per user
+# (Spooler › Sending quotas). Site mail (password resets, bounce notices, the contact form) is not counted.
+SEND_QUOTA_MESSAGES_PER_HOUR = env.int("SEND_QUOTA_MESSAGES_PER_HOUR", default=200)
+SEND_QUOTA_RECIPIENTS_PER_HOUR = env.int("SEND_QUOTA_RECIPIENTS_PER_HOUR", default=1000)
+SEND_QUOTA_MESSAGES_PER_DAY = env.int("SEND_QUOTA_MESSAGES_PER_DAY", default=1000)
+SEND_QUOTA_RECIPIENTS_PER_DAY = env.int("SEND_QUOTA_RECIPIENTS_PER_DAY", default=5000)

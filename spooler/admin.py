@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from spooler.models import (FINAL_STATUSES, DeliveryAttempt, OutboxBody, OutboxMessage, OutboxStatus, RecipientStatus,
-                            RelayLimit)
+                            RelayLimit, SendingQuota)
 from spooler.services.outbound import monitor, queue_ops
 from spooler.services.outbound.bounce import original_headers
 
@@ -221,3 +221,13 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 @admin.register(RelayLimit)
 class RelayLimitAdmin(admin.ModelAdmin):
     list_display = ["host", "port", "messages_per_minute", "max_connections"]
+
+
+@admin.register(SendingQuota)
+class SendingQuotaAdmin(admin.ModelAdmin):
+    """Per-user exceptions to the SEND_QUOTA_* settings: other limits (empty: the site's), or none at all."""
+    list_display = ["user", "unlimited", "messages_per_hour", "recipients_per_hour", "messages_per_day",
+                    "recipients_per_day"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]

@@ -100,6 +100,8 @@ class OutboxMessage(models.Model):
             models.Index(fields=["id"], condition=models.Q(bounce_pending=True), name="spooler_outbox_bounce_owed"),
             # A user's Outbox and Sent pages, newest first by keyset.
             models.Index(fields=["user", "-id"], name="spooler_outbox_user"),
+            # A user's sending quota counts their rows of the last day.
+            models.Index(fields=["user", "created_at"], name="spooler_outbox_user_created"),
         ]
 
     def __str__(self):
@@ -176,3 +178,43 @@ class RelayLimit(models.Model):
 
     def __str__(self):
         return f"{self.host}:{self.port}"
+
+
+class SendingQuota(models.Model):
+    """The administrator's exception to the sending quota (SEND_QUOTA_*) for one user: other limits, or none."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sending_quota")
+    unlimited = models.BooleanField(default=False, help_text=_("No sending quota at all for this user."))
+    messages_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the site's default."))
+    recipients_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the site's default."))
+    messages_per_day = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the site's default."))
+    recipients_per_day = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the site's default."))
+
+    class Meta:
+        verbose_name = _("sending quota")
+        verbose_name_plural = _("sending quotas")
+
+    def __str__(self):
+        return str(self.user)
+
+
+class CheckNowRequest(models.Model):
+    """One "Check now" of a user, kept a minute: MAIL_CHECK_NOW_PER_MINUTE counts them in the database, shared by
+    every web process (and by nothing else: the tests' and other sites' Redis counters cannot interfere)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="spooler_checknow_user_created")]
+
+
+class UserServers(models.Model):
+    """Which servers of a mail account its user typed in (the account form), as opposed to the administrator:
+    those are checked against MAIL_ALLOWED_HOSTS / MAIL_PUBLIC_PORTS again right before every poll and delivery
+    connects, at the very address checked. No row: both servers are the administrator's."""
+
+    account = models.OneToOneField("mailboxes.MailAccount", on_delete=models.CASCADE, primary_key=True,
+                                   related_name="user_servers")
+    incoming = models.BooleanField(default=False)
+    smtp = models.BooleanField(default=False)

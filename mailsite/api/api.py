@@ -74,8 +74,11 @@ def _unexpected(request, exc):
     return problems.problem_response(problems.ApiProblem(500, _("Something went wrong on our side.")))
 
 
-@api.post("/messages", response={202: MessageOut, **ERRORS, 409: Problem, 413: Problem, 422: Problem},
-          url_name="messages", by_alias=True, summary="Send a message (spool it)")
+@api.post("/messages", response={202: MessageOut, **ERRORS, 409: Problem, 413: Problem, 422: Problem,
+                                     429: Problem},
+          url_name="messages", by_alias=True, summary="Send a message (spool it)",
+          description="Over the sender's sending quota (messages or recipients per hour or per day): 429, "
+                      "with Retry-After, and nothing is queued.")
 def message_create(request, response: HttpResponse, payload: MessageIn,
                    idempotency_key: str | None = Header(
                        None, alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY,

@@ -12,6 +12,7 @@ IDEMPOTENCY_KEY_REUSED = "urn:mailsite:problem:idempotency-key-reused"
 IDEMPOTENCY_KEY_SPENT = "urn:mailsite:problem:idempotency-key-spent"
 NOT_CANCELLABLE = "urn:mailsite:problem:not-cancellable"
 TOO_LARGE = "urn:mailsite:problem:too-large"
+SENDING_QUOTA = "urn:mailsite:problem:sending-quota"
 BODY_PARAMETER = "payload"  # the views' name for the request body, not part of a field's path
 
 

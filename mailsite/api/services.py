@@ -20,6 +20,7 @@ from mailsite.mailboxes.models import MailAccount
 from mailsite.mailboxes.outgoing import OutgoingMail
 from spooler.models import OutboxMessage
 from spooler.services.outbound.enqueue import outbox_send
+from spooler.services.outbound.quota import SendingQuotaExceeded
 from spooler.services.outbound.queue_ops import outbox_cancel
 
 
@@ -86,6 +87,9 @@ def _spool(*, mail: OutgoingMail, account: MailAccount, user, send_at) -> Outbox
         return outbox_send(mail=mail, relay=account, user=user, not_before=send_at)
     except ValueError as exc:  # the builder's last word on what the checks above let through
         raise problems.field_errors({"": str(exc)}) from None
+    except SendingQuotaExceeded as exc:  # (the transaction rolls back: no key is spent, nothing is queued)
+        raise problems.ApiProblem(429, exc.message, type=problems.SENDING_QUOTA,
+                                  headers={"Retry-After": str(exc.retry_after)}) from None
 
 
 def _sender_account(*, user, address: str) -> MailAccount:

@@ -15,7 +15,8 @@ from django.utils.translation import gettext, gettext_lazy as _
 from mailsite.mailboxes.models import Identity, MailAccount, Protocol, Security, default_port
 from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_parse
-from spooler.services.mail_hosts import HostRefused, host_normalize, mail_host_check
+from spooler.services.inbound.errors import HostRefused
+from spooler.services.mail_hosts import host_normalize, mail_host_check
 
 MAX_FOLDERS = 20
 _FOLDER_FORBIDDEN = set("\r\n\x00")
@@ -198,6 +199,11 @@ class AccountForm(forms.Form):
             return True
         stored = (host_normalize(getattr(self.account, f"{side}_host")), getattr(self.account, f"{side}_port"))
         return (data.get(f"{side}_host"), data.get(f"{side}_port")) != stored
+
+    def typed_sides(self) -> list[str]:
+        """The sides whose server the user typed in (new or changed, and so checked): checked again at every
+        connection from now on. Call it before the account is changed."""
+        return [side for side in ("incoming", "smtp") if self.server_changed(self.cleaned_data, side)]
 
     def _check_passwords(self, data: dict) -> None:
         sides = [("incoming", True), ("smtp", data.get("smtp_auth") == SMTPAuth.PASSWORD)]

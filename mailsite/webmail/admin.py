@@ -11,7 +11,7 @@ from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_error_text, address_parse
 from spooler.services.broker import accounts_poll_request
-from spooler.services.mail_hosts import host_normalize
+from spooler.services.mail_hosts import SIDES, account_servers_unmark, host_normalize
 
 
 PASSWORDS = ("incoming_password", "smtp_password")
@@ -104,6 +104,13 @@ class MailAccountAdmin(admin.ModelAdmin):
             return fieldsets
         return [(title, {**options, "fields": [f for f in options["fields"] if f not in PASSWORDS]})
                 for title, options in fieldsets]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A server the administrator sets here is theirs: no longer checked as one its user typed in.
+        changed = set(form.changed_data)
+        account_servers_unmark(account=obj, sides=[side for side in SIDES
+                                                   if {f"{side}_host", f"{side}_port"} & changed])
 
     @admin.display(description=gettext_lazy("status"))
     def poll_status(self, obj):

@@ -7,6 +7,8 @@ from mailsite.mailboxes.outgoing import OutgoingMail
 from mailsite.webmail import organize
 from spooler.models import OutboxMessage
 from spooler.services.broker import accounts_poll_request
+from spooler.services.inbound.schedule import accounts_mark_for_check_now
+from spooler.services.mail_hosts import account_servers_mark
 from spooler.services.outbound.enqueue import outbox_send
 from spooler.services.outbound.queue_ops import outbox_cancel
 
@@ -29,18 +31,22 @@ def message_mark_seen(*, message: Message) -> None:
         message.seen = True
 
 
-def accounts_check_now(*, user) -> int:
-    """Ask the worker to poll the user's accounts now (whatever their schedule or backoff).
+def accounts_check_now(*, user) -> tuple[int, int]:
+    """Ask the worker to poll the user's accounts now (whatever their schedule or backoff), except those whose poll
+    is already queued or running. Returns (polls queued, accounts already being checked).
 
-    Never raises if the broker is down: beat polls anyway. Returns how many polls were queued.
-    """
-    return accounts_poll_request(account_ids=MailAccount.objects.filter(user=user).values_list("id", flat=True))
+    Raises CheckNowLimited when the user asked too often (nothing queued). Never raises if the broker is down:
+    beat polls anyway."""
+    marked, busy = accounts_mark_for_check_now(user=user)
+    return accounts_poll_request(account_ids=marked, marked=True), busy
 
 
 @sensitive_variables()  # `fields` holds the passwords typed
-def account_save(*, user, fields: dict, account: MailAccount | None = None, identities=None) -> MailAccount:
+def account_save(*, user, fields: dict, account: MailAccount | None = None, identities=None,
+                 typed_sides=()) -> MailAccount:
     """Add an account to the user's, or change one of theirs (`fields` from the account form; `identities` a
-    valid identity formset, saved with it). Its backoff is forgotten and it is polled at the next beat."""
+    valid identity formset, saved with it). Its backoff is forgotten and it is polled at the next beat.
+    `typed_sides` ("incoming", "smtp"): servers the user typed in, checked again before every connection."""
     account = account or MailAccount(user=user)
     for name, value in fields.items():
         setattr(account, name, value)
@@ -48,6 +54,7 @@ def account_save(*, user, fields: dict, account: MailAccount | None = None, iden
     account.next_poll_at = None
     with transaction.atomic():
         account.save()
+        account_servers_mark(account=account, sides=typed_sides)
         if identities is not None:
             identities.instance = account
             identities.save()

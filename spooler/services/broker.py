@@ -93,18 +93,19 @@ def outbox_wake_at(when) -> None:
 # --- poll requests --------------------------------------------------------------------------------------------
 
 
-def accounts_poll_request(*, account_ids, due_only: bool = False) -> int:
+def accounts_poll_request(*, account_ids, due_only: bool = False, marked: bool = False) -> int:
     """Queue a poll of each account; the task message carries only the id. Returns how many were queued.
 
     With the broker down, beat polls anyway. due_only (beat's own requests): the worker skips an account that is
-    not due, and an account whose request could not be published loses its queue mark (beat queues it again).
+    not due. due_only or marked (queue marks set by the caller): an account whose request could not be published
+    loses its queue mark (beat queues it again).
     """
     poll = _tasks().poll_account
     queued = 0
     for account_id in account_ids:
         if _publish(poll, args=[account_id], kwargs={"due_only": due_only}, what=f"a poll of account {account_id}"):
             queued += 1
-        elif due_only:
+        elif due_only or marked:
             account_unqueue(account_id=account_id)
     return queued
 

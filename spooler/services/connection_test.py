@@ -18,7 +18,8 @@ from django.views.decorators.debug import sensitive_variables
 from mailsite.mailboxes.models import ConnectionTest, MailAccount
 from spooler.services import broker
 from spooler.services.inbound import errors
-from spooler.services.mail_hosts import HostRefused, host_normalize, mail_host_check
+from spooler.services.inbound.errors import HostRefused
+from spooler.services.mail_hosts import SIDES, account_server_typed, host_normalize, mail_host_check
 from spooler.sessions import IMAPSession, POP3Session, SMTPSession
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ def connection_test_run(*, test_id: int) -> ConnectionTest | None:
     if not claimed:
         return None
     test = ConnectionTest.objects.select_related("account").get(id=test_id)
+    # (read here: the threads below touch no database)
+    test.typed_sides = {side for side in SIDES
+                        if test.account is not None and account_server_typed(account=test.account, side=side)}
     results = {"incoming": (False, errors.UNEXPECTED), "smtp": (False, errors.UNEXPECTED)}
     try:
         # Sessions only in the threads (no database there); both sides at once.
@@ -95,15 +99,16 @@ def _side(check, test: ConnectionTest) -> tuple[bool, str]:
 
 @sensitive_variables("password")
 def _target(test: ConnectionTest, side: str) -> tuple[str, int, str | None, str]:
-    """(host, port, address to connect to or None, password) of one side. The account's own server as stored (set
-    by the administrator, or checked when saved) is used as it is, as polls do; any other is checked now."""
+    """(host, port, address to connect to or None, password) of one side. The account's own server as stored and
+    set by the administrator is used as it is, as polls do; any other (the user's own included) is checked now."""
     tried = test.settings
     host, port = host_normalize(tried[f"{side}_host"] or ""), int(tried[f"{side}_port"] or 0)
     password = getattr(test, f"{side}_password")
     account = test.account
     if account is not None and (host, port) == (host_normalize(getattr(account, f"{side}_host")),
                                                 getattr(account, f"{side}_port")):
-        return host, port, None, password or getattr(account, f"{side}_password")
+        address = mail_host_check(host=host, port=port) if side in test.typed_sides else None
+        return host, port, address, password or getattr(account, f"{side}_password")
     return host, port, mail_host_check(host=host, port=port), password
 
 

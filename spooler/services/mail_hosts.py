@@ -6,6 +6,11 @@ patterns such as "*.example.com"); otherwise only on one of MAIL_PUBLIC_PORTS an
 resolves to is a public one (not loopback, private, link-local, shared, reserved, multicast...). The name is resolved
 once and the address returned is the one to connect to, so DNS cannot answer differently between the check and the
 connection.
+
+Servers of an account that its user typed in (the account form marks them: UserServers) are checked again right
+before every poll and delivery connects, and connected to at the address checked: a name that now resolves to an
+internal address, or a rule the administrator tightened since, stops them. Servers the administrator set up (the
+admin, fixtures, scripts) are used as they are.
 """
 import concurrent.futures
 import fnmatch
@@ -14,18 +19,12 @@ import socket
 
 from django.conf import settings
 
-from spooler.services.inbound.errors import NOT_ALLOWED, UNKNOWN_HOST
+from spooler.models import UserServers
+from spooler.services.inbound.errors import NOT_ALLOWED, UNKNOWN_HOST, HostRefused
+
+SIDES = ("incoming", "smtp")
 
 _resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mail-dns")
-
-
-class HostRefused(Exception):
-    """The host may not be connected to. ``words`` (a translatable constant of inbound.errors) says why."""
-
-    def __init__(self, words: str, *, unresolved: bool = False):
-        super().__init__(words)
-        self.words = words
-        self.unresolved = unresolved
 
 
 def host_normalize(host: str) -> str:
@@ -91,3 +90,34 @@ def mail_host_check(*, host: str, port: int) -> str:
     if not listed and not all(is_public(a) for a in addresses):
         raise HostRefused(NOT_ALLOWED)
     return addresses[0]
+
+
+def account_servers_mark(*, account, sides) -> None:
+    """Record that the user typed in these sides' servers ("incoming", "smtp") of `account` (kept marked until the
+    administrator changes that server in the admin)."""
+    sides = [side for side in SIDES if side in sides]
+    if not sides:
+        return
+    marks, _created = UserServers.objects.get_or_create(account_id=account.pk)
+    for side in sides:
+        setattr(marks, side, True)
+    marks.save(update_fields=sides)
+
+
+def account_servers_unmark(*, account, sides) -> int:
+    """The administrator set these sides' servers: used as they are from now on."""
+    fields = {side: False for side in SIDES if side in sides}
+    return UserServers.objects.filter(account_id=account.pk).update(**fields) if fields else 0
+
+
+def account_server_typed(*, account, side: str) -> bool:
+    """Whether the user typed in this side's server of the account (checked at connect time)."""
+    return UserServers.objects.filter(account_id=account.pk, **{side: True}).exists()
+
+
+def account_server_address(*, account, side: str) -> str | None:
+    """Where to connect for one side of the account: the address checked just now if its user typed the server in
+    (raises HostRefused), or None (the administrator's server: connect by its name)."""
+    if not account_server_typed(account=account, side=side):
+        return None
+    return mail_host_check(host=getattr(account, f"{side}_host"), port=getattr(account, f"{side}_port"))

@@ -83,8 +83,17 @@
         const before = await getJSON(statusUrl);
         checkedFrom = {};
         before.accounts.forEach(function (a) { checkedFrom[a.id] = a.last_polled_at; });
-        await fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+        const answer = await fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
           headers: {"Accept": "application/json"}});
+        if (answer.status === 429) {  // asked too often: the server's words, nothing was queued
+          const note = document.getElementById("check-now-note") || document.createElement("p");
+          note.id = "check-now-note";
+          note.className = "flash flash-error";
+          note.setAttribute("role", "status");
+          note.textContent = (await answer.json()).message;
+          form.after(note);
+          return;
+        }
         fastUntil = Date.now() + CHECK_FOR;
         await tick();
       } finally {

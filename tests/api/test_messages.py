@@ -396,3 +396,15 @@ def test_a_key_whose_message_was_deleted_never_sends_again(api, message):
 def test_a_malformed_key_is_a_400_problem(api, message, key):
     problem(api.post(URL, message, headers={"Idempotency-Key": key}), 400)
     assert not OutboxMessage.objects.exists()
+
+
+def test_over_the_sending_quota_is_a_429_problem_and_nothing_is_queued(api, message, settings):
+    settings.SEND_QUOTA_RECIPIENTS_PER_HOUR = 2
+    assert api.post(URL, message).status_code == 202
+    keyed = {"Idempotency-Key": "over-quota-1"}
+    response = api.post(URL, {**message, "to": ["a@example.test", "b@example.test"]}, headers=keyed)
+    body = problem(response, 429)
+    assert body["type"] == "urn:mailsite:problem:sending-quota" and "2 recipients per hour" in body["detail"]
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert OutboxMessage.objects.count() == 1
+    assert not IdempotencyKey.objects.filter(key="over-quota-1").exists()  # the key is not spent

@@ -224,3 +224,16 @@ def test_what_compose_accepts_reaches_a_real_smtp_server_as_typed(alice_client, 
         ("carol", "[IPv6:::1]"), ("jo", "xn--bcher-kva.example")]
     assert headers["From"].addresses[0].display_name == "Doe, John"
     assert OutboxMessage.objects.get().status == "sent"
+
+
+def test_over_the_sending_quota_the_form_says_so_keeps_the_text_and_queues_nothing(alice_client, alice, settings):
+    settings.SEND_QUOTA_MESSAGES_PER_HOUR = 1
+    account = alice.mail_accounts.get()
+    assert post(alice_client, account).status_code == 302
+    response = post(alice_client, account, subject="Second one", text="Typed with care")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<p class="error">Your sending quota is used up: this message was not sent.' in page
+    assert "1 messages per hour" in page
+    assert 'value="Second one"' in page and "Typed with care" in page
+    assert OutboxMessage.objects.count() == 1

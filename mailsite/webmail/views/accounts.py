@@ -11,15 +11,26 @@ from mailsite.mailboxes.models import DEFAULT_PORTS, MailAccount
 from mailsite.webmail import listing, selectors, services
 from mailsite.webmail.account_forms import AccountForm, IdentityFormSet, TestConnectionForm
 from spooler.services.connection_test import TooManyTests, connection_test_start
+from spooler.services.inbound.schedule import CheckNowLimited
 
 
 @require_POST
 def check_now(request):
-    queued = services.accounts_check_now(user=request.user)
-    if request.headers.get("Accept") == "application/json":
-        return JsonResponse({"queued": queued})
-    messages.info(request, _("Checking for new mail…") if queued else
-                  _("Could not reach the mail worker; mail is checked periodically."))
+    wants_json = request.headers.get("Accept") == "application/json"
+    try:
+        queued, busy = services.accounts_check_now(user=request.user)
+    except CheckNowLimited:
+        text = _("You asked to check for new mail too often; wait a minute. Mail is also checked periodically.")
+        if wants_json:
+            return JsonResponse({"queued": 0, "limited": True, "message": text}, status=429)
+        messages.error(request, text)
+        return redirect("webmail:inbox")
+    if wants_json:
+        return JsonResponse({"queued": queued, **({"busy": busy} if busy else {})})
+    if queued or busy:
+        messages.info(request, _("Checking for new mail…"))
+    else:
+        messages.info(request, _("Could not reach the mail worker; mail is checked periodically."))
     return redirect("webmail:inbox")
 
 
@@ -63,7 +74,7 @@ def _account_form(request, account):
                                  prefix="identities")
     if request.method == "POST" and form.is_valid() and identities.is_valid():
         saved = services.account_save(user=request.user, account=account, fields=form.account_fields(),
-                                      identities=identities)
+                                      identities=identities, typed_sides=form.typed_sides())
         messages.success(request, _("%(address)s saved; it is checked for new mail shortly.")
                          % {"address": saved.address})
         return redirect("webmail:accounts")

@@ -15,6 +15,7 @@ from mailsite.webmail.compose.drafts import draft_attachments
 from mailsite.webmail.compose.uploads import CappedUploadHandler
 from mailsite.webmail.forms import ComposeForm
 from mailsite.webmail.templatetags.mail_format import full_date
+from spooler.services.outbound.quota import SendingQuotaExceeded
 
 UNDO_SESSION_KEY = "undo_send"
 
@@ -38,6 +39,8 @@ def _compose(request, cap: CappedUploadHandler):
                 row = send.compose_submit(user=request.user, data=form.cleaned_data)
             except ValidationError as exc:
                 form.add_error("attachments", exc)
+            except SendingQuotaExceeded as exc:  # (nothing queued; the form keeps what was typed)
+                form.add_error(None, exc.message)
             else:
                 request.session[UNDO_SESSION_KEY] = row.id
                 when = form.cleaned_data.get("send_at")

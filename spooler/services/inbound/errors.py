@@ -29,15 +29,26 @@ UNEXPECTED = gettext_noop("Checking failed unexpectedly; the details are in the 
 NO_STARTTLS = gettext_noop("The server does not offer STARTTLS, so the connection would not be secure")
 NOT_ALLOWED = gettext_noop("The administrator does not allow connections to this server")
 
+class HostRefused(Exception):
+    """A host may not be connected to (spooler.services.mail_hosts). ``words`` (a constant here) says why;
+    ``unresolved``: its name was not found (or not in time)."""
+
+    def __init__(self, words: str, *, unresolved: bool = False):
+        super().__init__(words)
+        self.words = words
+        self.unresolved = unresolved
+
+
 # What a connection test tells apart: nothing about the network. A refused port, a silent one, a name that is not
 # found and a connection closed at once all read "could not be reached", so the test cannot map a network.
 _OUT_OF_REACH = frozenset({TIMEOUT, UNREACHABLE, UNKNOWN_HOST, CONNECTION_LOST})
 
 
-def describe(exc: BaseException) -> str:
-    """One sentence for the user: what went wrong and with which server."""
+def describe(exc: BaseException, *, network: bool = True) -> str:
+    """One sentence for the user: what went wrong and with which server. network=False (a server the user typed
+    in): the words a connection test gives, which do not tell a closed port from a silent one."""
     where = f" ({exc.server})" if isinstance(exc, SessionError) and exc.server else ""
-    return f"{failure_words(exc)}{where}."
+    return f"{failure_words(exc) if network else connection_test_words(exc)}{where}."
 
 
 def connection_test_words(exc: BaseException) -> str:
@@ -49,7 +60,9 @@ def connection_test_words(exc: BaseException) -> str:
 def failure_words(exc: BaseException) -> str:
     """What went wrong, in plain words (a constant of this module)."""
     text = exc.text.lower() if isinstance(exc, SessionError) else ""
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, HostRefused):
+        words = exc.words
+    elif isinstance(exc, AuthenticationError):
         words = WRONG_PASSWORD
     elif isinstance(exc, TLSError):
         if "does not offer" in text:
@@ -79,6 +92,8 @@ def failure_words(exc: BaseException) -> str:
 
 
 def detail(exc: BaseException) -> str:
+    if isinstance(exc, HostRefused):
+        return f"refused by MAIL_ALLOWED_HOSTS / MAIL_PUBLIC_PORTS: {exc.words}"
     return str(exc) if isinstance(exc, SessionError) else f"{type(exc).__name__}: {exc}"
 
 

@@ -45,8 +45,9 @@ class PollLease:
             free = free.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=rules.poll_due_horizon(now)))
         if free.update(poll_lease_until=until, poll_queued_at=None):
             return cls(account_id, until)
-        if due_only:
-            account_unqueue(account_id=account_id)
+        # This request is dropped: its queue mark goes (a "Check now" mark kept would hold beat off for
+        # POLL_QUEUE_MARK_SECONDS).
+        account_unqueue(account_id=account_id)
         return None
 
     def renew(self, **fields) -> None:

@@ -32,6 +32,7 @@ from spooler.services.inbound import errors as poll_errors
 from spooler.services.inbound.folder_sync import FolderSync
 from spooler.services.inbound.lease import LeaseLost, PollLease
 from spooler.services.inbound.writeback import account_write_back
+from spooler.services.mail_hosts import account_server_typed
 from spooler.sessions import SessionError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def account_poll(*, account_id: int, due_only: bool = False) -> PollResult | Non
         logger.warning("poll of %s lost its lease; another poll continues", account.address)
         return poll.result
     except Exception as exc:  # noqa: BLE001 - recorded for the user and the admin; the next poll retries
-        error, detail = poll_errors.describe(exc), poll_errors.detail(exc)
+        typed = account_server_typed(account=account, side="incoming")
+        error, detail = poll_errors.describe(exc, network=not typed), poll_errors.detail(exc)
         if isinstance(exc, SessionError):
             logger.warning("poll of %s failed: %s", account.address, detail)
         else:

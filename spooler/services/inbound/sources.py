@@ -6,6 +6,7 @@ keys each message by its content hash and never deletes anything on that server.
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from spooler.services.mail_hosts import account_server_address
 from spooler.sessions.reading import MailReader, ReadingIMAPSession, ReadingPOP3Session
 
 # IMAP messages up to this announced size are fetched several per command (one round trip), at most this
@@ -18,8 +19,10 @@ BATCH_FETCH_MESSAGES = 50
 
 @sensitive_variables("common")
 def incoming_session(account, folder: str = "INBOX") -> MailReader:
-    """An unconnected session on ``folder`` of the account's incoming server (POP3 has only the inbox)."""
+    """An unconnected session on ``folder`` of the account's incoming server (POP3 has only the inbox). A server
+    the user typed in is checked right now and the session connects to the address checked (HostRefused)."""
     common = dict(
+        connect_to=account_server_address(account=account, side="incoming"),
         host=account.incoming_host,
         port=account.incoming_port,
         username=account.incoming_username,

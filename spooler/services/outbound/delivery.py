@@ -25,7 +25,9 @@ from spooler.services.outbound.relays import smtp_params
 from spooler.services.outbound.smtp_connections import forget_session, has_session, session_for, touch_session
 from spooler.services.sql import rows as bulk_rows
 from spooler.services.sql.transactions import write_transaction
-from spooler.sessions import NoAnswer, PipeliningSession, SessionError
+from spooler.services.inbound.errors import HostRefused
+from spooler.services.mail_hosts import account_server_address
+from spooler.sessions import NoAnswer, PermanentError, PipeliningSession, SessionError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
             return
     try:
         try:
-            session.connect()
+            _connect(session, group[0].relay, server=key)
         except SessionError as exc:
             # The relay is unreachable or refuses us: nothing was sent; every row of the group waits.
             _relay_failed(batch, group, exc, key=key, params=params)
@@ -140,7 +142,7 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
                 try:
                     if isinstance(error, NoAnswer):
                         raise error
-                    session.connect()
+                    _connect(session, group[0].relay, server=key)
                 except SessionError as exc:
                     _relay_failed(batch, group[index + 1:], exc, key=key, params=params)
                     return
@@ -152,6 +154,21 @@ def _deliver_group(batch: _Batch, group: list[OutboxMessage]) -> None:
             # A limited relay counts open connections: close ours when done with this batch.
             forget_session(params)
             relay_limits.release_connection(key=key, holder=holder)
+
+
+def _connect(session: PipeliningSession, relay, *, server: str) -> None:
+    """Connect (if not connected). A relay its user typed in is checked right before, and connected to at the
+    address checked; refused by the administrator's rule: a permanent failure (the sender is told), a name not
+    found: a temporary one."""
+    if not session.connected and relay is not None:
+        try:
+            session.connect_to = account_server_address(account=relay, side="smtp")
+        except HostRefused as exc:
+            if exc.unresolved:
+                raise TransientError("host not resolved", server=server) from None
+            raise PermanentError("not allowed by the administrator (MAIL_ALLOWED_HOSTS, MAIL_PUBLIC_PORTS)",
+                                 server=server) from None
+    session.connect()
 
 
 def _relay_failed(batch: _Batch, rows: list[OutboxMessage], error: SessionError, *, key: str, params: dict) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from mailsite.mailboxes.outgoing import OutgoingMail
 from spooler.models import OutboxBlob, OutboxBody, OutboxMessage, OutboxPart, OutboxStatus
 from spooler.services import broker
+from spooler.services.outbound.quota import sending_quota_over
 from spooler.sessions import Attachment, Email
 from spooler.sessions.headers import parse_addresses
 
@@ -71,7 +72,8 @@ def outgoing_from_raw(raw: bytes, *, sender: str, recipients: list[str]) -> Outg
 def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, priority: int = 0) -> OutboxMessage:
     """Store a message in the spool; the delivery worker is woken once the transaction commits.
 
-    Only writes rows: no SMTP, no Redis here. `not_before` schedules the send.
+    Only writes rows: no SMTP, no Redis here. `not_before` schedules the send. A user's message counts against
+    their sending quota: SendingQuotaExceeded, and nothing is written, when it would go over.
     """
     raw = email.to_bytes()
     now = timezone.now()
@@ -91,18 +93,27 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         created_at=now,
     )
     with transaction.atomic(savepoint=False):  # (inside the page's transaction a savepoint would only cost)
-        row.save(force_insert=True)
-        OutboxBody.objects.create(message=row, raw=stored)
-        if cuts:
-            OutboxBlob.objects.bulk_create(
-                [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
-            )
-            OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
+        # (returned, raised outside the block: an exception inside would spoil the caller's transaction)
+        over = sending_quota_over(user_id=user.pk, recipients=len(row.recipients), now=now) if user else None
+        if over is None:
+            _store(row, stored, cuts)
+    if over is not None:
+        raise over
     if due > now:
         transaction.on_commit(lambda: broker.outbox_wake_at(due))
     else:
         transaction.on_commit(broker.outbox_wake)
     return row
+
+
+def _store(row: OutboxMessage, stored: bytes, cuts: list) -> None:
+    row.save(force_insert=True)
+    OutboxBody.objects.create(message=row, raw=stored)
+    if cuts:
+        OutboxBlob.objects.bulk_create(
+            [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
+        )
+        OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
 
 
 def _cut_large_parts(raw: bytes) -> tuple[bytes, list[tuple[str, bytes, int]]]:
