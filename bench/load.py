@@ -21,11 +21,8 @@ import http.client
 import multiprocessing
 import os
 import random
-import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -88,32 +85,17 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) and print its path")
     args = parser.parse_args()
 
-    from bench.ingest import create_database
-    from tests.fixtures.net import free_port, wait_for_port
-    from tests.fixtures.procs import spawn, stop as stop_process
-    from tests.fixtures.redis import RedisServer
-    from tests.fixtures.smtp_sink import SmtpSink
+    from bench.stack import scratch_stack
 
-    work = Path(tempfile.mkdtemp(prefix="mailsite-load-"))
-    os.chmod(work, 0o755)
-    redis_server = RedisServer(port=free_port(), dir=str(work))
-    redis_server.start()
-    sink = SmtpSink(dump=True).start()  # (each message in a file: counted by Message-ID)
-    database_url, drop = create_database(os.environ.get("BENCH_DATABASE_URL",
-                                                        "postgres://postgres@127.0.0.1:5432/postgres"))
-    web_port = free_port()
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="mailsite.settings", DATABASE_URL=database_url, REDIS_URL=redis_server.url,
-        EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(sink.port), EMAIL_SECURITY="none", MEDIA_ROOT=str(work / "media"),
-        LOG_LEVEL="WARNING", DEBUG="false", SECRET_KEY="bench-only-" + secrets.token_hex(20),
-        ALLOWED_HOSTS="localhost", SWEEP_INTERVAL_SECONDS="5", POLL_INTERVAL_SECONDS="3600", PYTHONUNBUFFERED="1",
-    )
-    import django
+    with scratch_stack(prefix="mailsite-load-", keep=args.keep, LOG_LEVEL="WARNING", SWEEP_INTERVAL_SECONDS="5") as (
+            work, sink):
+        return measure(args, work, sink)
 
-    django.setup()
+
+def measure(args, work, sink) -> int:
+    """Everything but the scratch stack, Django being set up on it."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.test import Client
     from django.urls import reverse
@@ -124,10 +106,12 @@ def main() -> int:
     from spooler.services.outbound.enqueue import outbox_enqueue
     from spooler.sessions import Email
     from tests.fixtures.celery_worker import CeleryWorker
+    from tests.fixtures.net import free_port, wait_for_port
+    from tests.fixtures.procs import spawn, stop as stop_process
 
     worker = web = clients = None
+    web_port = free_port()
     try:
-        call_command("migrate", verbosity=0)
         sessions = []
         for n in range(args.clients):
             user = get_user_model().objects.create_user(username=f"load{n}")
@@ -209,13 +193,6 @@ def main() -> int:
             stop_process(web, timeout=15)
         if worker is not None:
             worker.stop()
-        drop()
-        sink.cleanup()
-        redis_server.stop()
-        if args.keep:
-            print(f"work directory: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,7 @@ The same test with 2,000 messages: tests/integration/test_scale_out.py.
 """
 import argparse
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,60 +31,30 @@ parser.add_argument("--timeout", type=float, default=900, help="seconds to wait 
 parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) and print its path")
 args = parser.parse_args()
 
-from bench.ingest import create_database  # noqa: E402
-from tests.fixtures.net import free_port  # noqa: E402
-from tests.fixtures.redis import RedisServer  # noqa: E402
-from tests.fixtures.smtp_sink import SmtpSink  # noqa: E402
+from bench.stack import scratch_stack  # noqa: E402
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="mailsite-scale-out-"))
-    os.chmod(work, 0o755)
-    redis_server = RedisServer(port=free_port(), dir=str(work))
-    redis_server.start()
-    sink = SmtpSink(dump=True).start()  # (each message in a file: counted by Message-ID)
-    database_url, drop = create_database(os.environ.get("BENCH_DATABASE_URL",
-                                                        "postgres://postgres@127.0.0.1:5432/postgres"))
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="mailsite.settings", DATABASE_URL=database_url, REDIS_URL=redis_server.url,
-        EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(sink.port), EMAIL_SECURITY="none", MEDIA_ROOT=str(work / "media"),
-        LOG_LEVEL="INFO", DEBUG="false", SECRET_KEY="bench-only-" + secrets.token_hex(20), ALLOWED_HOSTS="localhost",
-        SPOOL_WAKE_COALESCE_SECONDS="0", SWEEP_INTERVAL_SECONDS="1", POLL_INTERVAL_SECONDS="3600",
-        SPOOL_RETRY_BASE_SECONDS="1", SPOOL_RETRY_MAX_SECONDS="2", PYTHONUNBUFFERED="1",
-    )
-    import django
+    # (the lease: tests/fixtures/scale_out.py's LEASE_SECONDS, which needs Django set up to be imported)
+    settings = dict(LOG_LEVEL="INFO", SPOOL_WAKE_COALESCE_SECONDS="0", SWEEP_INTERVAL_SECONDS="1",
+                    SPOOL_RETRY_BASE_SECONDS="1", SPOOL_RETRY_MAX_SECONDS="2", SPOOL_LEASE_SECONDS="10")
+    with scratch_stack(prefix="mailsite-scale-out-", keep=args.keep, **settings) as (work, sink):
+        from tests.fixtures.scale_out import Cluster, drain_with_one_kill, enqueue_site_mail
 
-    django.setup()
-    from django.core.management import call_command
-
-    from tests.fixtures.scale_out import LEASE_SECONDS, Cluster, drain_with_one_kill, enqueue_site_mail
-
-    os.environ["SPOOL_LEASE_SECONDS"] = LEASE_SECONDS
-    cluster = None
-    try:
-        call_command("migrate", verbosity=0)
         rows = enqueue_site_mail(args.messages)
         cluster = Cluster(env=dict(os.environ), work=work, workers=args.workers, hosts=args.hosts)
         cluster.start()
-        counts, problem = drain_with_one_kill(cluster=cluster, sink=sink, rows=rows, timeout=args.timeout)
-        if counts is None:
-            print(f"scale-out: FAILED: {problem}", flush=True)
-            return 1
-        print(counts.line(), flush=True)
-        ok = not counts.lost and counts.duplicates <= counts.killed
-        if counts.lost:
-            print(f"scale-out: LOST {len(counts.lost)}: {sorted(counts.lost)[:5]} …", flush=True)
-        return 0 if ok else 1
-    finally:
-        if cluster is not None:
+        try:
+            counts, problem = drain_with_one_kill(cluster=cluster, sink=sink, rows=rows, timeout=args.timeout)
+        finally:
             cluster.stop()
-        drop()
-        sink.cleanup()
-        redis_server.stop()
-        if args.keep:
-            print(f"work directory: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    if counts is None:
+        print(f"scale-out: FAILED: {problem}", flush=True)
+        return 1
+    print(counts.line(), flush=True)
+    if counts.lost:
+        print(f"scale-out: LOST {len(counts.lost)}: {sorted(counts.lost)[:5]} …", flush=True)
+    return 0 if not counts.lost and counts.duplicates <= counts.killed else 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from mailsite.mailboxes.models import Message
-from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxReceipt
+from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage
 from spooler.services.outbound import queue_ops, receipts, smtp_connections
 from spooler.services import broker
 from spooler.services.outbound import claims
