@@ -3,8 +3,10 @@ messages each) load their inbox page and a message page, again and again, a seco
 0 for no pause at all: 20 clients then queue for the CPU, a saturation test rather than 20 readers), through gunicorn
 (3 sync workers, as docker-compose's web; after --warm-up seconds of the same, not counted), while this script spools 10,000 messages through the spool's own
 enqueue (one transaction each, as pages do) and a real Celery worker (2 processes, embedded beat) delivers them to
-Postfix's smtp-sink. When every message is recorded sent, the clients stop. It prints the request times
-(p50 / p99, all pages and per page) and the sink's counts by Message-ID:
+Postfix's smtp-sink. When every message is recorded sent, the clients stop. It prints what the pages cost with one
+client alone first (nothing else of this benchmark running, and the machine's load average: the figures under
+load depend on what else the machine runs), then the request times under load (p50 / p99, all pages and per
+page) and the sink's counts by Message-ID:
 
     load: clients=20 think=1 s web-workers=3 requests=… errors=0 p50=… ms p99=… ms  target p99 < 500 ms: …
     load: queued=10000 received=… distinct=… duplicates=… lost=0 seconds=…  every message once: …
@@ -142,6 +144,13 @@ def measure(args, work, sink) -> int:
         warm = out.get(timeout=args.warm_up + 120)
         clients.join(30)
         print(f"load: warm-up (not counted): {len(warm)} requests in {args.warm_up:.0f} s", flush=True)
+        # What the pages cost with nothing else of ours running: one client, no pause, nothing spooled.
+        alone = []
+        client_loop(web_port, *sessions[0], threading.Event(), time.monotonic() + 5, alone, 0, 0)
+        print(f"load: one client alone, 5 s before the load: {len(alone)} requests "
+              + " ".join(f"{page} p50={percentile([t * 1000 for n, t, _ in alone if n == page], 0.5):.0f} ms"
+                         for page in ("inbox", "message"))
+              + f"; load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)", flush=True)
 
         stop, out = spawned.Event(), spawned.Queue()
         clients = spawned.Process(target=clients_process, args=(web_port, sessions, stop, args.max_seconds, out, args.think))
@@ -185,6 +194,8 @@ def measure(args, work, sink) -> int:
         print(f"load: queued={len(rows)} received={len(received)} distinct={len(distinct)} "
               f"duplicates={len(received) - len(distinct)} lost={len(lost)} seconds={delivered_in:.1f} "
               f"(enqueue {enqueue_rate:.0f} msg/s)  every message once: {'met' if once else 'MISSED'}", flush=True)
+        print(f"load: load average at the end {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[1]:.1f} (5 min)",
+              flush=True)
         return 0 if once and p99 < 500 and not errors else 1
     finally:
         if clients is not None and clients.is_alive():
