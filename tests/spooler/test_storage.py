@@ -148,3 +148,58 @@ def test_old_outbox_body_taken_up_again_is_refreshed_and_kept(alice):
     row = enqueue(account, 2)  # the same attachment: the stored body is reused
     assert storage_collect().blobs == 0
     assert row.parts.get().blob.created_at > timezone.now() - timedelta(minutes=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collector_running_during_an_insert_waits_for_its_commit(alice, monkeypatch):
+    """The race with real concurrency: an old file, unreferenced, reused by a message whose insert is open; a
+    collector starts meanwhile. It must wait for the files lock (held by the insert) and then see the row."""
+    import threading
+
+    from django.db import connection
+
+    from spooler.services import storage
+    from tests.fixtures.waiting import wait_for
+
+    account = alice.mail_accounts.get()
+    prepared = message_prepare(account=account, folder="INBOX", uid="u1", raw=raw_with(PDF, 1))
+    name = prepared.attachments[0].file.name
+    inserting, release, locking = threading.Event(), threading.Event(), threading.Event()
+    real_bulk_create, real_listing = Attachment.objects.bulk_create, storage._attachment_files
+
+    def paused_bulk_create(rows, *args, **kwargs):
+        created = real_bulk_create(rows, *args, **kwargs)
+        inserting.set()  # the rows are written, not committed; the files lock is held
+        release.wait(60)
+        return created
+
+    def noted_listing():
+        names = real_listing()
+        locking.set()  # next: its transaction, which takes the files lock
+        return names
+
+    monkeypatch.setattr(Attachment.objects, "bulk_create", paused_bulk_create)
+    monkeypatch.setattr(storage, "_attachment_files", noted_listing)
+
+    def in_thread(work, results):
+        try:
+            results.append(work())
+        finally:
+            connection.close()
+
+    inserted, collected = [], []
+    insert = threading.Thread(target=in_thread, args=(lambda: messages_insert([prepared]), inserted))
+    insert.start()
+    assert inserting.wait(60)
+    age(name, 3 * 3600)  # old enough for the collector, and no committed row names it yet
+    collect = threading.Thread(target=in_thread,
+                               args=(lambda: storage_collect(now=timezone.now() + LATER), collected))
+    collect.start()
+    assert locking.wait(60)
+    wait_for(lambda: not collect.is_alive(), timeout=3)  # (a collector that did not wait would finish here)
+    release.set()
+    insert.join(60)
+    collect.join(60)
+    assert inserted and inserted[0][0] is not None and collected, (inserted, collected)
+    assert collected[0].files == 0
+    assert default_storage.exists(name) and Attachment.objects.get().file.name == name
