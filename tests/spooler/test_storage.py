@@ -1,12 +1,14 @@
 """Storage housekeeping (spooler/services/storage.py): attachment files and outbox part bodies go once nothing
 refers to them, never while a message that uses them is being stored."""
 import os
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.utils import timezone
 
 from mailsite.mailboxes.models import Attachment, Box, Message
@@ -15,9 +17,11 @@ from spooler import tasks
 from spooler.models import OutboxBlob, OutboxMessage
 from spooler.services.inbound.store import message_prepare, message_store, messages_insert
 from spooler.services.outbound.enqueue import outbox_enqueue
+from spooler.services import storage
 from spooler.services.storage import storage_collect
 from spooler.sessions import Attachment as Part
 from spooler.sessions import Email
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -154,13 +158,6 @@ def test_old_outbox_body_taken_up_again_is_refreshed_and_kept(alice):
 def test_collector_running_during_an_insert_waits_for_its_commit(alice, monkeypatch):
     """The race with real concurrency: an old file, unreferenced, reused by a message whose insert is open; a
     collector starts meanwhile. It must wait for the files lock (held by the insert) and then see the row."""
-    import threading
-
-    from django.db import connection
-
-    from spooler.services import storage
-    from tests.fixtures.waiting import wait_for
-
     account = alice.mail_accounts.get()
     prepared = message_prepare(account=account, folder="INBOX", uid="u1", raw=raw_with(PDF, 1))
     name = prepared.attachments[0].file.name
