@@ -212,10 +212,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
 POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=30.0)
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
+# Attachment files and outbox part bodies no message refers to are removed this often (spooler/services/storage.py),
+# once older than the grace period (longer than a poll or an enqueue takes between writing a file and its row).
+STORAGE_COLLECT_INTERVAL_SECONDS = env.float("STORAGE_COLLECT_INTERVAL_SECONDS", default=3600.0)
+STORAGE_COLLECT_GRACE_SECONDS = env.int("STORAGE_COLLECT_GRACE_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE = {
     "poll-due-accounts": {"task": "spooler.tasks.poll_due_accounts", "schedule": POLL_INTERVAL_SECONDS},
     "sweep-outbox": {"task": "spooler.tasks.sweep_outbox", "schedule": SWEEP_INTERVAL_SECONDS},
     "purge-idempotency-keys": {"task": "mailsite.api.tasks.idempotency_keys_purge", "schedule": 3600.0},
+    "collect-storage": {"task": "spooler.tasks.storage_collect", "schedule": STORAGE_COLLECT_INTERVAL_SECONDS},
 }
 
 # --- Mail. All site mail (password reset, compose) goes through the spool.

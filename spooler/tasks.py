@@ -6,6 +6,7 @@ from celery.signals import worker_process_shutdown
 
 from spooler.services import broker
 from spooler.services import connection_test as connection_tests
+from spooler.services import storage
 from spooler.services.inbound import poll, schedule
 from spooler.services.outbound import delivery, smtp_connections, sweeper
 
@@ -45,3 +46,9 @@ def poll_due_accounts() -> int:
 def connection_test(test_id: int) -> str | None:
     test = connection_tests.connection_test_run(test_id=test_id)
     return test.status if test is not None else None
+
+
+@shared_task(name="spooler.tasks.storage_collect")
+def storage_collect() -> dict:
+    collected = storage.storage_collect()
+    return {"files": collected.files, "blobs": collected.blobs}

@@ -180,3 +180,20 @@ def test_plain_http_stack_is_not_redirected_unless_asked(rendered):
     for name in APP_SERVICES:
         assert re.search(r"^      SECURE_SSL_REDIRECT: '?0'?$", _key(_services(rendered)[name], "environment"),
                          re.M), name
+
+
+def test_worker_can_be_scaled_and_beat_runs_once(rendered):
+    # `docker-compose up --scale worker=N` refuses a service with a container_name, and N containers cannot all
+    # publish one host port; beat is its own service (every worker with -B would be one more beat).
+    services = _services(rendered)
+    worker, beat = services["worker"], services["beat"]
+    for key in ("container_name", "ports", "hostname"):
+        assert not _key(worker, key), (key, worker)
+    worker_words, beat_words = _words(_key(worker, "command")), _words(_key(beat, "command"))
+    assert worker_words[:4] == ["celery", "-A", "mailsite", "worker"], worker_words
+    assert "-B" not in worker_words and "--beat" not in worker_words, worker_words
+    assert beat_words[:4] == ["celery", "-A", "mailsite", "beat"], beat_words
+    beats = [name for name, block in services.items()
+             if "beat" in _words(_key(block, "command")) or "-B" in _words(_key(block, "command"))]
+    assert beats == ["beat"], beats
+    assert not _key(beat, "deploy"), beat  # (no replicas)

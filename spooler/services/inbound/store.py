@@ -18,6 +18,7 @@ from mailsite.mailboxes.display import invisible_strip
 from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.mailboxes.placement import conversation_key
 from spooler.services.html import HtmlTooComplex, html_to_text
+from spooler.services.storage import ATTACHMENT_DIR, attachment_file_touch, attachment_files_lock
 from spooler.services.sql.messages import insert_messages, message_row
 from spooler.sessions import Email
 
@@ -30,7 +31,6 @@ HTML_TOO_COMPLEX_NOTE = ("This message is HTML too complex to show safely ({reas
 # setting up the compressor (which dominated for a 1 KB message: ~50 µs of 60) costs next to nothing.
 RAW_COMPRESSION_LEVEL = 1
 SMALL_MESSAGE = 8 * 1024
-ATTACHMENT_DIR = "attachments"
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 
 
@@ -60,9 +60,11 @@ class Prepared:
 
 
 def store_file(name: str, data: bytes) -> str:
-    """Write ``data`` under ``name`` unless it is there (the name is its hash). Two processes at once: the
-    second gets a suffixed name from the storage; still correct, the file is stored twice."""
+    """Write ``data`` under ``name`` unless it is there (the name is its hash; a reused file's time is refreshed
+    for the collector's grace period). Two processes at once: the second gets a suffixed name from the storage;
+    still correct, the file is stored twice."""
     if default_storage.exists(name):
+        attachment_file_touch(name)
         return name
     return default_storage.save(name, ContentFile(data))
 
@@ -136,8 +138,7 @@ def attachment_prepare(part) -> Attachment:
     """Store the part's bytes once per SHA-256 through Django's storage; return the unsaved row."""
     data = part.data or b""
     digest = hashlib.sha256(data).hexdigest()
-    name = f"{ATTACHMENT_DIR}/{digest[:2]}/{digest}"  # one level of 256 directories: creating them is costly
-    name = store_file(name, data)
+    name = store_file(attachment_name(digest), data)
     return Attachment(
         filename=_text(part.filename or "")[:1000],
         safe_filename=_text(part.safe_filename)[:255],
@@ -147,6 +148,10 @@ def attachment_prepare(part) -> Attachment:
         sha256=digest,
         file=name,
     )
+
+
+def attachment_name(digest: str) -> str:
+    return f"{ATTACHMENT_DIR}/{digest[:2]}/{digest}"  # one level of 256 directories: creating them is costly
 
 
 def message_store(*, account: MailAccount, uid: str, raw: bytes, folder: str = "") -> Message | None:
@@ -195,7 +200,21 @@ def _insert(batch: list[Prepared]) -> None:
             attachment.message_id = message_id
             attachments.append(attachment)
     if attachments:
+        _files_present(batch)
         Attachment.objects.bulk_create(attachments)
+
+
+def _files_present(batch: list[Prepared]) -> None:
+    """In the insert's transaction, under the files lock: every attachment file exists. One the collector removed
+    after message_prepare wrote (or reused) it is stored again from the message's bytes (spooler/services/storage.py)."""
+    attachment_files_lock(exclusive=False)
+    for prepared in batch:
+        if all(default_storage.exists(a.file.name) for a in prepared.attachments):
+            continue
+        parts = Email.parse(zlib.decompress(prepared.fields["raw_compressed"])).attachments
+        for attachment, part in zip(prepared.attachments, parts):
+            if not default_storage.exists(attachment.file.name):
+                attachment.file = store_file(attachment_name(attachment.sha256), part.data or b"")
 
 
 def compress(raw: bytes) -> bytes:

@@ -96,7 +96,7 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
         # (returned, raised outside the block: an exception inside would spoil the caller's transaction)
         over = sending_quota_over(user_id=user.pk, recipients=len(row.recipients), now=now) if user else None
         if over is None:
-            _store(row, stored, cuts)
+            _store(row, stored, cuts, now=now)
     if over is not None:
         raise over
     if due > now:
@@ -106,12 +106,16 @@ def outbox_enqueue(*, email: Email, relay=None, user=None, not_before=None, prio
     return row
 
 
-def _store(row: OutboxMessage, stored: bytes, cuts: list) -> None:
+def _store(row: OutboxMessage, stored: bytes, cuts: list, *, now) -> None:
     row.save(force_insert=True)
     OutboxBody.objects.create(message=row, raw=stored)
     if cuts:
+        # A body stored already has its time refreshed (under its row lock), so that the collector, which
+        # deletes bodies older than its grace period with no part, keeps it (spooler/services/storage.py).
+        bodies = {h: data for h, data, _ in cuts}  # (one statement must not upsert a row twice)
         OutboxBlob.objects.bulk_create(
-            [OutboxBlob(sha256=h, data=data, size=len(data)) for h, data, _ in cuts], ignore_conflicts=True
+            [OutboxBlob(sha256=h, data=data, size=len(data), created_at=now) for h, data in bodies.items()],
+            update_conflicts=True, unique_fields=["sha256"], update_fields=["created_at"],
         )
         OutboxPart.objects.bulk_create([OutboxPart(message=row, blob_id=h, offset=off) for h, _, off in cuts])
 
@@ -166,9 +170,3 @@ def outbox_raw(row: OutboxMessage) -> bytes:
     out.append(stored[pos:])
     return b"".join(out)
 
-
-def outbox_blobs_collect(*, older_than_seconds: int = 3600) -> int:
-    """Delete part bodies no message refers to (old enough that no enqueue is still writing its parts)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    count, _ = OutboxBlob.objects.filter(parts__isnull=True, created_at__lt=cutoff).delete()
-    return count

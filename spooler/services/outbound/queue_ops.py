@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from spooler.models import DUE_STATUSES, OutboxMessage, OutboxStatus, RecipientStatus
 from spooler.services.broker import outbox_wake, publish_wake
-from spooler.services.outbound.enqueue import outbox_blobs_collect
 
 def _ids(ids) -> list[int]:
     return [int(i) for i in ids]
@@ -66,9 +65,8 @@ def outbox_cancel(*, ids) -> int:
 
 
 def outbox_delete(*, ids) -> int:
-    """Delete rows (not while being sent) and the stored part bodies no other row uses."""
+    """Delete rows (not while being sent). Part bodies no other row uses are removed later by storage_collect."""
     _total, per_model = OutboxMessage.objects.filter(id__in=_ids(ids)).exclude(status=OutboxStatus.SENDING).delete()
-    outbox_blobs_collect()
     return per_model.get(OutboxMessage._meta.label, 0)
 
 

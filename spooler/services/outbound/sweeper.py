@@ -27,7 +27,6 @@ from spooler.services import broker
 from spooler.services.outbound import outcomes, receipts
 from spooler.services.outbound.bounce import outbox_bounce_rows
 from spooler.services.outbound.claims import due_rows
-from spooler.services.outbound.enqueue import outbox_blobs_collect
 from spooler.services.sql import rows as bulk_rows
 from spooler.services.sql.transactions import write_transaction
 from spooler.services.sql.values import in_chunks
@@ -45,7 +44,6 @@ def outbox_sweep() -> int:
     drop_finished_receipts(tokens)
     owed = list(OutboxMessage.objects.filter(bounce_pending=True, status__in=FINAL_STATUSES).select_related("relay")[:100])
     outbox_bounce_rows(owed)
-    outbox_blobs_collect()
     due = due_rows(timezone.now()).count()
     if due:
         broker.publish_wake()

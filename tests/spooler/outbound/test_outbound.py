@@ -12,12 +12,13 @@ from django.db import connection
 from django.utils import timezone
 
 from mailsite.mailboxes.models import Message
-from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage, OutboxReceipt
+from spooler.models import DeliveryAttempt, OutboxBlob, OutboxMessage
 from spooler.services.outbound import queue_ops, receipts, smtp_connections
 from spooler.services import broker
 from spooler.services.outbound import claims
 from spooler.services.outbound import delivery
-from spooler.services.outbound.enqueue import outbox_blobs_collect, outbox_enqueue, outbox_raw
+from spooler.services.outbound.enqueue import outbox_enqueue, outbox_raw
+from spooler.services.storage import outbox_blobs_collect
 from spooler.services import rules
 from spooler.sessions import Attachment, Email
 from tests.fixtures.celery_worker import point_at
@@ -263,7 +264,7 @@ def test_attachments_are_stored_once_by_content_hash(sender, smtp_sink):
         assert parsed.attachments and parsed.attachments[0].data == pdf
         assert parsed.message_id in originals
     assert queue_ops.outbox_delete(ids=[r.id for r in rows]) == 3
-    assert outbox_blobs_collect(older_than_seconds=0) == 1
+    assert outbox_blobs_collect(cutoff=timezone.now() + timedelta(seconds=1)) == 1
 
 
 def test_stored_message_is_rebuilt_byte_for_byte(sender, django_assert_num_queries):
