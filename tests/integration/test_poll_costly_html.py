@@ -12,7 +12,7 @@ from django.urls import reverse
 from mailsite.mailboxes.models import MailAccount, Message
 from spooler.services.inbound.store import HTML_TOO_COMPLEX_NOTE
 from tests.fixtures.costly_html import HOSTILE, html_message
-from tests.fixtures.inbound import publish_to_session_redis, start_worker
+from tests.fixtures.inbound import forget_queued_tasks, publish_to_session_redis, start_worker
 from tests.fixtures.users import make_user
 from tests.fixtures.waiting import wait_for
 from tests.spooler.inbound.conftest import simple
@@ -39,6 +39,7 @@ def test_costly_html_mailbox_is_stored_whole_by_one_poll(mail_sandbox, redis_ser
     mail_sandbox.deliver(account.address, simple(1, "normal last"))
     total = len(HOSTILE) + 4
 
+    forget_queued_tasks(redis_server.url)
     worker = start_worker(tmp_path, redis_url=redis_server.url, sandbox=mail_sandbox, beat=False, name="costly",
                           POLL_MAX_MESSAGES=1000)
     try:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from mailsite.mailboxes.models import MailAccount, Message
 from tests import corpus
-from tests.fixtures.inbound import kill_worker, publish_to_session_redis, start_worker
+from tests.fixtures.inbound import forget_queued_tasks, kill_worker, publish_to_session_redis, start_worker
 from tests.fixtures.waiting import wait_for
 from tests.fixtures.sandbox import sandbox_dir, start_sandbox
 from tests.fixtures.users import make_user
@@ -148,6 +148,7 @@ def test_corpus_mailbox_through_the_worker_after_check_now(mail_sandbox, redis_s
     for case in files:
         mail_sandbox.deliver(account.address, case.data)
     mail_sandbox.deliver(account.address, simple(1, "normal last"))
+    forget_queued_tasks(redis_server.url)
     worker = start_worker(tmp_path, redis_url=redis_server.url, sandbox=mail_sandbox, beat=False, name="corpus")
     try:
         client = Client()
