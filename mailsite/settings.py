@@ -130,12 +130,30 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 
+# Logs go to stderr, as text (for people: `make run`) or, with LOG_FORMAT=json, one JSON object per line (for a log
+# collector) carrying the `extra` fields of the delivery and poll lines (README, "Metrics and logs"). The Celery
+# worker and beat use this too (mailsite/celery.py).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise environ.ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- /metrics (mailsite/metrics.py): Prometheus text format, for staff signed in or with this bearer token
+# ("Authorization: Bearer <token>"). Empty: staff only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# The delivery latency histogram covers the messages sent in this many last hours (a bounded query per scrape).
+METRICS_LATENCY_HOURS = env.int("METRICS_LATENCY_HOURS", default=24)
 
 # --- Celery (Redis broker). The message is only a wake-up call; the database row is the spool.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
