@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from spooler.services.metrics.collector import registry
 
@@ -36,4 +36,6 @@ def metrics(request):
             return response
         if not (user.is_active and user.is_staff):
             return HttpResponse("staff only\n", status=403, content_type="text/plain")
-    return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)
+    # Prometheus's text format, or OpenMetrics when the scraper asks for it (Accept), as the library decides.
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encode(_registry), content_type=content_type)
