@@ -100,6 +100,11 @@ class OutboxMessage(models.Model):
             models.Index(fields=["id"], condition=models.Q(bounce_pending=True), name="spooler_outbox_bounce_owed"),
             # A user's Outbox and Sent pages, newest first by keyset.
             models.Index(fields=["user", "-id"], name="spooler_outbox_user"),
+            # /metrics: the latency of the recently sent rows read from the index alone (not from the wide rows),
+            # and the bounces per relay at the cost of the bounced rows only.
+            models.Index(fields=["status", "finished_at", "sent_at", "created_at", "not_before"],
+                         name="spooler_outbox_sent_latency"),
+            models.Index(fields=["relay"], condition=models.Q(bounced_at__isnull=False), name="spooler_outbox_bounced"),
         ]
 
     def __str__(self):
@@ -158,6 +163,8 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        # /metrics counts attempts per outcome from this index alone (not from the rows, with their texts).
+        indexes = [models.Index(fields=["message", "outcome"], name="spooler_attempt_outcome")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.code or ''}".strip()

@@ -3,12 +3,13 @@ nothing to lose when a worker dies. Every query is bounded (README, "Metrics and
 - queue depth and the oldest due message: only waiting rows, through the (status, ...) indexes: their cost is the
   queue's length, not the history's;
 - the counters: one GROUP BY over the attempt rows (joined on the primary key) and one over the bounced rows;
-- the latency: only rows sent in the last METRICS_LATENCY_HOURS, through the finished_at index, bucketed in SQL.
+- the latency: only rows sent in the last METRICS_LATENCY_HOURS, through the finished_at index, bucketed in one
+  SQL statement (sql/metrics.py).
 """
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import Count, Min, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from mailsite.mailboxes.models import MailAccount
 from spooler.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 from spooler.services.outbound.claims import due_rows
 from spooler.services.outbound.relays import relay_labels
+from spooler.services.sql import metrics as metrics_sql
 
 # Rows still in the queue, one gauge each.
 QUEUE_STATUSES = (OutboxStatus.QUEUED, OutboxStatus.DEFERRED, OutboxStatus.SENDING, OutboxStatus.HELD)
@@ -66,17 +68,13 @@ def bounced_by_relay() -> dict[str, int]:
 def delivery_latency(*, now=None) -> tuple[list[tuple[str, int]], float]:
     """Cumulative buckets [(le, rows)] ending with +Inf, and the sum in seconds, of the latency of the rows sent in
     the last METRICS_LATENCY_HOURS: from commit (or the scheduled time) to the relay's 250."""
-    now = now or timezone.now()
-    since = now - timedelta(hours=settings.METRICS_LATENCY_HOURS)
-    latency = ExpressionWrapper(F("sent_at") - Coalesce("not_before", "created_at"), output_field=DurationField())
-    rows = (OutboxMessage.objects.filter(finished_at__gte=since, status=OutboxStatus.SENT, sent_at__isnull=False)
-            .order_by().annotate(latency=latency))
-    aggregates = {f"le{i}": Count("id", filter=Q(latency__lte=timedelta(seconds=b)))
-                  for i, b in enumerate(LATENCY_BUCKETS)}
-    result = rows.aggregate(total=Count("id"), seconds=Sum("latency"), **aggregates)
-    buckets = [(str(b), result[f"le{i}"]) for i, b in enumerate(LATENCY_BUCKETS)] + [("+Inf", result["total"])]
-    total = result["seconds"]
-    return buckets, total.total_seconds() if total else 0.0
+    since = (now or timezone.now()) - timedelta(hours=settings.METRICS_LATENCY_HOURS)
+    per_bucket = metrics_sql.sent_latency_buckets(since=since, bounds=LATENCY_BUCKETS)
+    buckets, running = [], 0
+    for i, le in enumerate([str(b) for b in LATENCY_BUCKETS] + ["+Inf"]):
+        running += per_bucket.get(i, (0, 0.0))[0]
+        buckets.append((le, running))
+    return buckets, sum(total for _n, total in per_bucket.values())
 
 
 def accounts_by_state() -> dict[str, int]:
