@@ -9,6 +9,7 @@ import hmac
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client.exposition import choose_encoder
@@ -31,11 +32,13 @@ def metrics(request):
     if not _bearer_ok(request):
         user = request.user
         if not user.is_authenticated or "Authorization" in request.headers:
-            response = HttpResponse("authentication required\n", status=401, content_type="text/plain")
+            response = HttpResponse(_("Authentication required: sign in as staff, or send the metrics token.") + "\n",
+                                    status=401, content_type="text/plain; charset=utf-8")
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
         if not (user.is_active and user.is_staff):
-            return HttpResponse("staff only\n", status=403, content_type="text/plain")
+            return HttpResponse(_("Only staff may read the metrics.") + "\n", status=403,
+                                content_type="text/plain; charset=utf-8")
     # Prometheus's text format, or OpenMetrics when the scraper asks for it (Accept), as the library decides.
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return HttpResponse(encode(_registry), content_type=content_type)
