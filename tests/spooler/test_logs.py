@@ -30,6 +30,7 @@ def json_log(settings, redis_server):
     settings.REDIS_URL = redis_server.url
     settings.SPOOL_WAKE_COALESCE_SECONDS = 0
     redis.Redis.from_url(redis_server.url).delete(poll_counters.KEY)
+    poll_counters.forget_pause()
     limits.clear_cache()
     handler = logging.StreamHandler(io.StringIO())
     # (a copy: the configurator pops the factory key out of the dict it is given)

@@ -52,6 +52,12 @@ def poll_count(*, state: str, error: bool, stored: int, seconds: float) -> None:
         logger.warning("poll counters not kept for %s s: Redis unreachable", _PAUSE_SECONDS, exc_info=True)
 
 
+def forget_pause() -> None:
+    """Ask Redis again at the next poll, even if it did not answer a moment ago (tests)."""
+    global _paused_until
+    _paused_until = 0.0
+
+
 def poll_counts() -> dict[str, float] | None:
     """Every counter, {"runs:ok": 3.0, ...}; None when Redis cannot be read."""
     try:

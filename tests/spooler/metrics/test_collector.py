@@ -22,7 +22,10 @@ def _private_redis(settings, redis_server):
     settings.REDIS_URL = redis_server.url
     settings.EMAIL_HOST, settings.EMAIL_PORT = "relay.example.test", 2525
     redis.Redis.from_url(redis_server.url).delete(poll_counters.KEY)
+    poll_counters.forget_pause()
     limits.clear_cache()
+    yield
+    poll_counters.forget_pause()  # (after the test of an unreachable Redis)
 
 
 def row(*, status="queued", relay=None, created=None, not_before=None, sent_after=None, due_in=0.0,
