@@ -2,7 +2,7 @@
 
 Rows are made directly (no SMTP): ROWS outbox rows (default 100,000) of which 1% still waiting (queued, deferred,
 sending), the rest sent (2% failed, half of those bounced), finished over the last 48 hours, with 1.2 attempt rows
-each, on 50 relay accounts; then the collector is timed (median of BENCH_SCRAPES scrapes, default 20), whole and
+each, on 50 relay accounts; then the collector is timed (the best of BENCH_SCRAPES scrapes, default 20: the machine's noise is all upward), whole and
 query by query, at a tenth of the rows and at all of them (each time after VACUUM ANALYZE on PostgreSQL, as
 autovacuum would, or ANALYZE on SQLite). Poll counters live in Redis (one HGETALL): not timed
 here (no Redis; they are left out of the scrape). Fresh SQLite file by default, BENCH_DATABASE_URL for another.
@@ -16,16 +16,16 @@ import os
 import pathlib
 import random
 import secrets
-import statistics
 import sys
 import tempfile
-import time
 from datetime import timedelta
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ROWS = int(os.environ.get("ROWS", 100_000))
 SCRAPES = int(os.environ.get("BENCH_SCRAPES", 20))
+
+from bench.timing import best  # noqa: E402
 
 
 def configure(tmp: pathlib.Path) -> None:
@@ -87,14 +87,8 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def median_ms(fn) -> float:
-    fn()
-    times = []
-    for _ in range(SCRAPES):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def ms(fn) -> float:
+    return best(fn, rounds=SCRAPES) * 1000
 
 
 def measure(label: str) -> dict:
@@ -109,8 +103,8 @@ def measure(label: str) -> dict:
         "attempts_by_relay": spool_counts.attempts_by_relay, "bounced_by_relay": spool_counts.bounced_by_relay,
         "delivery_latency": spool_counts.delivery_latency, "accounts_by_state": spool_counts.accounts_by_state,
     }
-    figures = {name: median_ms(fn) for name, fn in parts.items()}
-    figures["whole scrape"] = median_ms(lambda: generate_latest(reg))
+    figures = {name: ms(fn) for name, fn in parts.items()}
+    figures["whole scrape"] = ms(lambda: generate_latest(reg))
     print(f"{label}: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in figures.items()))
     return figures
 
