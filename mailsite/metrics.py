@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client.exposition import choose_encoder
 
 from spooler.services.metrics.collector import registry
@@ -27,7 +27,7 @@ def _bearer_ok(request) -> bool:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe
 def metrics(request):
     if not _bearer_ok(request):
         user = request.user

@@ -145,8 +145,20 @@ LOGGING = {
                  "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
                  "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        # (Django's default, kept: errors mailed to ADMINS when there are any and DEBUG is off)
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own loggers through the same handler (its defaults would add plain-text lines of their own: a
+    # second copy of each request error under DEBUG, runserver's access lines).
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # --- /metrics (mailsite/metrics.py): Prometheus text format, for staff signed in or with this bearer token

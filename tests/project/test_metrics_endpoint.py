@@ -65,6 +65,10 @@ def test_a_user_who_is_not_staff_gets_403(client):
     assert "mailsite_" not in response.content.decode()
 
 
+def test_head_as_get(client):
+    assert client.head("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+
+
 def test_only_get(client):
     response = client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code in (403, 405)  # (CSRF refuses a POST first; GET is the only method anyway)
