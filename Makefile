@@ -16,6 +16,7 @@ bench:
 	.venv/bin/python bench/parse.py
 	.venv/bin/python bench/html_guard.py
 	.venv/bin/python bench/api.py
+	.venv/bin/python bench/metrics.py
 
 # Recompile requirements.txt from requirements.in (pip-tools in a throwaway venv); ARGS=--upgrade to update.
 lock:

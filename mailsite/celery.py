@@ -21,3 +21,14 @@ def _secrets_ready(**kwargs):
         secrets_ready()
     except ImproperlyConfigured as exc:
         raise SystemExit(f"mailsite: {exc}") from None
+
+
+@signals.setup_logging.connect
+def use_django_logging(**_kwargs):
+    """The worker and beat log through Django's LOGGING (text or JSON lines, LOG_FORMAT) instead of Celery's own
+    set-up (with a receiver here, Celery leaves the root logger alone)."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -182,12 +182,42 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
+# Logs go to stderr, as text (for people: `make run`) or, with LOG_FORMAT=json, one JSON object per line (for a log
+# collector) carrying the `extra` fields of the delivery and poll lines (README, "Metrics and logs"). The Celery
+# worker and beat use this too (mailsite/celery.py).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise environ.ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}},
+    },
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        # (Django's default, kept: errors mailed to ADMINS when there are any and DEBUG is off)
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own loggers through the same handler (its defaults would add plain-text lines of their own: a
+    # second copy of each request error under DEBUG, runserver's access lines).
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+
+# --- /metrics (mailsite/metrics.py): Prometheus text format, for staff signed in or with this bearer token
+# ("Authorization: Bearer <token>"). Empty: staff only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# The delivery latency histogram covers the messages sent in this many last hours (a bounded query per scrape).
+METRICS_LATENCY_HOURS = env.int("METRICS_LATENCY_HOURS", default=24)
 
 # --- Celery (Redis broker). The message is only a wake-up call; the database row is the spool.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

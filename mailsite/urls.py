@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from mailsite.api.urls import api_urlpatterns, not_found as api_not_found
 from mailsite.formmail.views import PasswordResetView
+from mailsite.metrics import metrics
 from mailsite.webmail.views import preferences, two_factor
 
 
@@ -39,6 +40,7 @@ urlpatterns = [
     path("settings/", preferences.preference_edit, name="settings"),
     path("settings/two-factor/", two_factor.two_factor_settings, name="two_factor"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include((api_urlpatterns, "api_v1"))),
     re_path(r"^api/", api_not_found),  # (another version, or none: a problem too, never the login page)
     path("settings/api-tokens/", include("mailsite.api.urls")),

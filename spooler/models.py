@@ -102,6 +102,11 @@ class OutboxMessage(models.Model):
             models.Index(fields=["user", "-id"], name="spooler_outbox_user"),
             # A user's sending quota counts their rows of the last day.
             models.Index(fields=["user", "created_at"], name="spooler_outbox_user_created"),
+            # /metrics: the latency of the recently sent rows read from the index alone (not from the wide rows),
+            # and the bounces per relay at the cost of the bounced rows only.
+            models.Index(fields=["status", "finished_at", "sent_at", "created_at", "not_before"],
+                         name="spooler_outbox_sent_latency"),
+            models.Index(fields=["relay"], condition=models.Q(bounced_at__isnull=False), name="spooler_outbox_bounced"),
         ]
 
     def __str__(self):
@@ -160,6 +165,8 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        # /metrics counts attempts per outcome from this index alone (not from the rows, with their texts).
+        indexes = [models.Index(fields=["message", "outcome"], name="spooler_attempt_outcome")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.code or ''}".strip()

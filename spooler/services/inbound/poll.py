@@ -33,9 +33,11 @@ from spooler.services.inbound.folder_sync import FolderSync
 from spooler.services.inbound.lease import LeaseLost, PollLease
 from spooler.services.inbound.writeback import account_write_back
 from spooler.services.mail_hosts import account_server_typed
+from spooler.services.metrics import poll_counters
 from spooler.sessions import SessionError
 
 logger = logging.getLogger(__name__)
+poll_logger = logging.getLogger("spooler.poll")
 
 
 @dataclasses.dataclass
@@ -52,18 +54,23 @@ def account_poll(*, account_id: int, due_only: bool = False) -> PollResult | Non
     lease = PollLease.take(account_id, due_only=due_only)
     if lease is None:
         return None
+    started = time.monotonic()
     account = MailAccount.objects.get(id=account_id)
+    state = poll_counters.account_state(poll_failures=account.poll_failures)
     poll = Poll(account, lease)
     error = detail = ""
+    outcome = "ok"
     lease.start_heartbeat()
     try:
         poll.run()
     except LeaseLost:
         logger.warning("poll of %s lost its lease; another poll continues", account.address)
+        outcome = "lease_lost"
         return poll.result
     except Exception as exc:  # noqa: BLE001 - recorded for the user and the admin; the next poll retries
         typed = account_server_typed(account=account, side="incoming")
         error, detail = poll_errors.describe(exc, network=not typed), poll_errors.detail(exc)
+        outcome = "error"
         if isinstance(exc, SessionError):
             logger.warning("poll of %s failed: %s", account.address, detail)
         else:
@@ -71,6 +78,7 @@ def account_poll(*, account_id: int, due_only: bool = False) -> PollResult | Non
     finally:
         poll.result.error = error
         _finish(account, poll, error=error, detail=detail)
+        _count(account, poll, state=state, outcome=outcome, seconds=time.monotonic() - started)
     return poll.result
 
 
@@ -97,6 +105,18 @@ def _finish(account: MailAccount, poll: "Poll", *, error: str, detail: str) -> N
         fields.update(poll_failures=0, last_success_at=now,
                       next_poll_at=now if poll.result.more else now + timedelta(seconds=interval))
     poll.lease.release(**fields)
+
+
+def _count(account: MailAccount, poll: "Poll", *, state: str, outcome: str, seconds: float) -> None:
+    """One log line (logger "spooler.poll", its facts as `extra` fields: one JSON object with LOG_FORMAT=json) and
+    the counters of /metrics. Ids, counts and plain-words errors only: never a password or a message."""
+    stored = poll.result.stored
+    fields = {"event": "poll", "account_id": account.id, "state": state, "stored": stored,
+              "duration_ms": int(seconds * 1000), "outcome": outcome, "error": poll.result.error}
+    poll_logger.info("poll account=%s state=%s stored=%s duration_ms=%s outcome=%s%s", account.id, state, stored,
+                     fields["duration_ms"], outcome, f": {poll.result.error}" if poll.result.error else "",
+                     extra=fields)
+    poll_counters.poll_count(state=state, error=outcome == "error", stored=stored, seconds=seconds)
 
 
 # --- one poll ----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.utils import timezone
 from spooler.models import DeliveryAttempt, OutboxMessage
 from spooler.services import broker
 from spooler.services.outbound import bounce, outcomes, relay_health
+from spooler.services.outbound.attempt_log import attempts_log
 from spooler.services.outbound import limits as relay_limits
 from spooler.services.outbound.claims import outbox_claim, renew_leases
 from spooler.services.outbound.enqueue import outbox_raw
@@ -81,6 +82,7 @@ def outbox_deliver_rows(*, rows: list[OutboxMessage]) -> int:
             _deliver_group(batch, group)
     finally:
         _flush(batch)
+        attempts_log(rows=rows, attempts=[a for a in batch.attempts if a.message_id not in batch.lost])
         batch.receipts.discard()  # only once the outcomes are committed: until then they are the record
     bounce.outbox_bounce_rows([r for r in rows if r.bounce_pending and r.id not in batch.lost])
     return len(rows)

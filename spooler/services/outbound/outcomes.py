@@ -1,14 +1,12 @@
 """What an attempt makes of a row, as pure functions over the row in memory (no SMTP, no database): per-recipient
 outcomes, the row's status, when it is tried again. Delivery calls them and writes the rows in bulk; the sweeper
 calls them for the rows it recovers from receipts."""
-import logging
 from types import SimpleNamespace
 
 from spooler.models import SETTLED_RECIPIENT_STATUSES, OutboxMessage, OutboxStatus, RecipientStatus
 from spooler.services import rules
 from spooler.sessions import PermanentError, RecipientsDeferred, RecipientsRefused, SessionError
 
-logger = logging.getLogger(__name__)
 
 # The row fields an outcome changes, and the fields of the attempt rows: what a batch writes in bulk.
 ROW_FIELDS = ["status", "attempts", "last_code", "last_text", "outcomes", "next_attempt_at", "lease_until",
@@ -40,7 +38,7 @@ def accepted(row: OutboxMessage, result, *, now, duration_ms: int) -> SimpleName
     settle(row, now=now)
     refused = {r: list(reply) for r, reply in (result.refused or {}).items()}
     return Attempt(message_id=row.id, at=now, code=result.code, text=result.text, duration_ms=duration_ms,
-                   outcome=row.status, refused=refused)
+                   outcome=row.status, refused=refused, recipients=len(result.accepted) + len(refused))
 
 
 def failed(row: OutboxMessage, error: SessionError, *, now, duration_ms: int,
@@ -60,9 +58,9 @@ def failed(row: OutboxMessage, error: SessionError, *, now, duration_ms: int,
     row.attempts += 1
     row.last_code, row.last_text = error.code, str(error)
     settle(row, now=now)
-    logger.info("outbox %s %s after attempt %s: %s", row.id, row.status, row.attempts, error)
     return Attempt(message_id=row.id, at=now, code=error.code, text=str(error), duration_ms=duration_ms,
-                   outcome=row.status, refused={r: list(v) for r, v in (refused or {}).items()})
+                   outcome=row.status, refused={r: list(v) for r, v in (refused or {}).items()},
+                   recipients=len(recipients))
 
 
 RECEIPTED_TEXT = "accepted (recorded from its receipt: the worker stopped before recording the batch)"
@@ -71,13 +69,14 @@ RECEIPTED_TEXT = "accepted (recorded from its receipt: the worker stopped before
 def receipted(row: OutboxMessage, *, at) -> SimpleNamespace:
     """The relay said 250 at `at` (a receipt says so) but the worker died before recording it: sent, for every
     recipient still pending. Returns the attempt."""
-    for rcpt in row.pending_recipients:
+    pending = row.pending_recipients
+    for rcpt in pending:
         row.outcomes[rcpt] = outcome(RecipientStatus.SENT, 250, RECEIPTED_TEXT)
     row.attempts += 1
     row.last_code, row.last_text, row.sent_at = 250, RECEIPTED_TEXT, row.sent_at or at
     settle(row, now=at)
     return Attempt(message_id=row.id, at=at, code=250, text=RECEIPTED_TEXT, duration_ms=0, outcome=row.status,
-                   refused={})
+                   refused={}, recipients=len(pending))
 
 
 def settle(row: OutboxMessage, *, now) -> None:

@@ -1,6 +1,8 @@
 """Which SMTP relay a row or an account talks to, as session keyword arguments."""
 from django.conf import settings
 
+from mailsite.mailboxes.models import MailAccount
+
 
 def smtp_params(account) -> dict:
     """Connection settings of an account's SMTP relay, or of the site's default relay when account is None."""
@@ -23,3 +25,13 @@ def smtp_params(account) -> dict:
         "timeout": settings.MAIL_TIMEOUT,
         "connect_timeout": settings.SPOOL_CONNECT_TIMEOUT,
     }
+
+
+def relay_labels(relay_ids) -> dict:
+    """{relay account id (None: the site's relay): "host:port"}, one query: how logs and metrics name a relay (a
+    host and port, never an account or its user, and few distinct values however many accounts there are)."""
+    labels = {None: f"{settings.EMAIL_HOST.lower()}:{settings.EMAIL_PORT}"}
+    ids = {i for i in relay_ids if i is not None}
+    for account_id, host, port in MailAccount.objects.filter(id__in=ids).values_list("id", "smtp_host", "smtp_port"):
+        labels[account_id] = f"{host.lower()}:{port}"
+    return labels

@@ -25,6 +25,7 @@ from django.utils import timezone
 from spooler.models import FINAL_STATUSES, DeliveryAttempt, OutboxMessage, OutboxReceipt, OutboxStatus
 from spooler.services import broker
 from spooler.services.outbound import outcomes, receipts
+from spooler.services.outbound.attempt_log import attempts_log
 from spooler.services.outbound.bounce import outbox_bounce_rows
 from spooler.services.outbound.claims import due_rows
 from spooler.services.sql import rows as bulk_rows
@@ -82,6 +83,7 @@ def _record_page(page, *, cutoff: datetime) -> int:
         if recorded:
             bulk_rows.update_rows(OutboxMessage, recorded, outcomes.ROW_FIELDS)
             bulk_rows.insert_rows(DeliveryAttempt, attempts, outcomes.ATTEMPT_FIELDS)
+    attempts_log(rows=recorded, attempts=attempts)
     return len(recorded)
 
 

@@ -11,4 +11,5 @@ Model.from_db) except where a comment gives the figure that keeps an internal.
   rows.py          bulk UPDATE/INSERT of a batch's outcomes and attempts; the one durable INSERT per message
   transactions.py  the short write transactions, and SQLite's write lock without its busy handler
   messages.py      the poller's multi-row INSERT of messages
+  metrics.py       the delivery latency histogram of /metrics, bucketed in one statement
 """
