@@ -48,6 +48,13 @@ def _open(page, url: str) -> None:
     assert page.url == url, f"{url} navigated to {page.url}"
 
 
+def _body_frame(page):
+    """The message's frame, once loaded (under load, Chromium may report it before its srcdoc has committed)."""
+    frame = page.locator("iframe.html-body").element_handle().content_frame()
+    frame.wait_for_load_state("load")
+    return frame
+
+
 def test_the_hook_sees_a_script_that_runs_in_a_sandboxed_frame(live_server, reader_page):
     """The control: the same frame with allow-scripts (which the site never gives) is caught calling alert (by the
     hook where Playwright's init script reaches the frame, else by Chromium's console note)."""
@@ -70,7 +77,7 @@ def test_hostile_corpus_runs_nothing_and_fetches_nothing_until_asked(live_server
         if frames.count():
             assert frames.get_attribute("sandbox") == "allow-popups allow-popups-to-escape-sandbox"
             framed.append(message)
-            child = page.frames[1]
+            child = _body_frame(page)
             assert child.url == "about:srcdoc", (message.uid, child.url)  # the frame did not navigate either
         assert _ran(events) == [], message.uid
     assert len(framed) >= 45
@@ -82,7 +89,7 @@ def test_hostile_corpus_runs_nothing_and_fetches_nothing_until_asked(live_server
         url = f"{live_server.url}/message/{message.id}/?remote=1"
         _open(page, url)
         assert _ran(events) == [], message.uid
-        assert page.frames[1].url == "about:srcdoc", message.uid
+        assert _body_frame(page).url == "about:srcdoc", message.uid
     assert events["dialogs"] == [] and events["popups"] == []
     fetched = _remote(recording_proxy)
     assert any("remote.example/newsletter/hero.png" in r for r in fetched), fetched
