@@ -210,6 +210,9 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A worker's "celery@host ready." whatever LOG_LEVEL: what scripts, tests and people wait for before
+        # they count on it (Celery's --loglevel no longer applies: the worker logs through this configuration).
+        "celery.apps.worker": {"level": "INFO"},
     },
 }
 
