@@ -16,7 +16,7 @@ from mailsite.mailboxes.models import Identity, MailAccount, Protocol, Security,
 from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_parse
 from spooler.services.inbound.errors import HostRefused
-from spooler.services.mail_hosts import host_normalize, mail_host_check
+from spooler.services.mail_hosts import account_server_changed, host_normalize, mail_host_check
 
 MAX_FOLDERS = 20
 _FOLDER_FORBIDDEN = set("\r\n\x00")
@@ -195,10 +195,8 @@ class AccountForm(forms.Form):
 
     def server_changed(self, data: dict, side: str) -> bool:
         """Whether this side's server (host and port) differs from the one stored (always, for a new account)."""
-        if self.account is None:
-            return True
-        stored = (host_normalize(getattr(self.account, f"{side}_host")), getattr(self.account, f"{side}_port"))
-        return (data.get(f"{side}_host"), data.get(f"{side}_port")) != stored
+        return account_server_changed(account=self.account, side=side, host=data.get(f"{side}_host"),
+                                      port=data.get(f"{side}_port"))
 
     def typed_sides(self) -> list[str]:
         """The sides whose server the user typed in (new or changed, and so checked): checked again at every

@@ -11,7 +11,7 @@ from mailsite.mailboxes.models import Attachment, MailAccount, Message
 from mailsite.webmail.validators import no_line_breaks, one_header_line
 from spooler.services.header_input import AddressError, address_error_text, address_parse
 from spooler.services.broker import accounts_poll_request
-from spooler.services.mail_hosts import SIDES, account_servers_unmark, host_normalize
+from spooler.services.mail_hosts import SIDES, account_server_changed, account_servers_unmark
 
 
 PASSWORDS = ("incoming_password", "smtp_password")
@@ -51,13 +51,10 @@ class MailAccountForm(forms.ModelForm):
             elif not getattr(self.instance, name):
                 if side == "incoming":
                     self.add_error(name, _("Enter the password."))
-            elif self._server_changed(data, side):
+            elif account_server_changed(account=self.instance, side=side, host=data.get(f"{side}_host", ""),
+                                        port=data.get(f"{side}_port")):
                 self.add_error(name, _("The server changed: enter the password again."))
         return data
-
-    def _server_changed(self, data, side):
-        stored = (host_normalize(getattr(self.instance, f"{side}_host")), getattr(self.instance, f"{side}_port"))
-        return (host_normalize(data.get(f"{side}_host", "")), data.get(f"{side}_port")) != stored
 
     def clean_address(self):
         """The account sends from it: it must be an address the spool can send (as compose checks it)."""

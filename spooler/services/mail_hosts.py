@@ -35,6 +35,15 @@ def host_normalize(host: str) -> str:
     return host.rstrip(".")
 
 
+def account_server_changed(*, account, side: str, host: str, port) -> bool:
+    """Whether `host`:`port` is another server than the account's stored one for `side` ("incoming", "smtp"); a new
+    account (None) has none. A stored password goes only to the server it was stored for."""
+    if account is None:
+        return True
+    stored = (host_normalize(getattr(account, f"{side}_host")), getattr(account, f"{side}_port"))
+    return (host_normalize(host or ""), port) != stored
+
+
 def _listed(host: str, port: int) -> bool:
     for entry in settings.MAIL_ALLOWED_HOSTS:
         entry = entry.strip().lower()
